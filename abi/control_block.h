@@ -1,0 +1,98 @@
+// ControlBlock: the per-driver page through which the supervisor configures a
+// driver, watches it live (heartbeat, state, statistics) and arms fault points.
+// One 4 KiB memfd. Each cache line has one writer, named on every field:
+//   line 0  identity          supervisor, before spawn
+//   line 1  DriverConfig      supervisor, before spawn (the driver copies it once)
+//   line 3  DriverStatus      driver (the supervisor only reads it, untrusted)
+//   line 5+ FaultPointArming  supervisor (the driver only reads)
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "abi/abi_version.h"
+
+namespace uldd::abi {
+
+enum class DriverState : uint32_t {
+  kSpawned = 0,       // process exists, has not looked at the device yet
+  kInitializing = 1,  // bringing the controller up / adopting it
+  kRunning = 2,       // serving the rings
+  kStopping = 3,      // asked to stop, draining
+  kFailed = 4,        // gave up on the device; see DriverStatus::last_error
+};
+
+// What the driver must know about its device and buffers. All sizes in bytes.
+struct alignas(kCacheLine) DriverConfig {
+  uint32_t io_queue_count;         // supervisor: NVMe I/O queue pairs to create (1..8)
+  uint32_t io_queue_depth;         // supervisor: entries per I/O SQ/CQ (power of two, 2..4096)
+  uint32_t irq_coalesce_threshold; // supervisor: completions per interrupt (1..256), NVMe FID 08h
+  uint32_t irq_coalesce_time_us;   // supervisor: max interrupt delay; 0 = no time hold-off
+  uint32_t heartbeat_interval_us;  // supervisor: the driver bumps `heartbeat` at least this often
+  uint32_t max_transfer;           // supervisor: largest BlockDescriptor::len the shim sends
+  uint64_t dma_driver_area_size;   // supervisor: [0, this) of the DMA region is the driver's own
+                                   //   (device queues, PRP lists); the shim never touches it
+  uint64_t dma_buffer_area_offset; // supervisor: [this, dma size) holds the shim's data buffers
+  uint64_t device_bytes;           // supervisor: capacity the shim expects the namespace to have
+};
+static_assert(sizeof(DriverConfig) == 64);
+static_assert(offsetof(DriverConfig, max_transfer) == 20);
+static_assert(offsetof(DriverConfig, dma_driver_area_size) == 24);
+static_assert(offsetof(DriverConfig, device_bytes) == 40);
+
+// Live status. Written only by the driver; everything here is untrusted.
+struct alignas(kCacheLine) DriverStatus {
+  uint64_t heartbeat;        // driver: incremented at least every heartbeat_interval_us
+  uint32_t state;            // driver: DriverState
+  int32_t pid;               // driver: getpid()
+  uint64_t requests_done;    // driver: completions posted to the completion ring
+  uint64_t interrupts;       // driver: interrupts taken
+  uint64_t doorbells;        // driver: doorbell writes (one per batch)
+  uint64_t batches;          // driver: request batches taken from the ring
+  uint64_t device_errors;    // driver: commands the device completed with an error
+  uint64_t rejected;         // driver: descriptors refused as invalid
+  char last_error[64];       // driver: NUL-terminated reason when state == kFailed
+};
+static_assert(sizeof(DriverStatus) == 128);
+
+inline constexpr uint32_t kMaxArmedFaults = 8;
+
+// A fault point compiled into the driver, armed by the supervisor (the fault
+// injection layer fills in the catalogue of points).
+struct FaultPointArming {
+  uint32_t point;        // supervisor: fault point id, 0 = unused slot
+  uint32_t after;        // supervisor: fire on the after-th pass through the point
+  uint32_t generation;   // supervisor: bumped on every change; the driver re-reads on change
+  uint32_t reserved;
+};
+static_assert(sizeof(FaultPointArming) == 16);
+
+struct ControlBlock {
+  uint32_t magic;    // supervisor: kControlBlockMagic
+  uint32_t version;  // supervisor: kAbiVersion
+  uint8_t reserved0[56];
+  DriverConfig config;                        // supervisor, before spawn
+  uint8_t reserved1[64];
+  DriverStatus status;                        // driver
+  FaultPointArming faults[kMaxArmedFaults];   // supervisor
+  uint8_t reserved2[4096 - 448 - sizeof(FaultPointArming) * kMaxArmedFaults];
+};
+static_assert(sizeof(ControlBlock) == 4096);
+static_assert(offsetof(ControlBlock, magic) == 0);
+static_assert(offsetof(ControlBlock, config) == 64);
+static_assert(offsetof(ControlBlock, status) == 192);
+static_assert(offsetof(ControlBlock, faults) == 320);
+
+// Field accessors with the ordering the fields need: the heartbeat and state
+// are read by the supervisor's watchdog while the driver writes them.
+template <class T>
+inline T load_shared(const T& field) {
+  return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_acquire);
+}
+template <class T>
+inline void store_shared(T& field, T value) {
+  std::atomic_ref<T>(field).store(value, std::memory_order_release);
+}
+
+}  // namespace uldd::abi

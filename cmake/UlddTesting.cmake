@@ -1,0 +1,18 @@
+# uldd_add_test(NAME <name> LABEL <label> SOURCES <files...> LIBS <targets...>)
+# One GoogleTest binary; its tests are registered with ctest under LABEL.
+function(uldd_add_test)
+  if(NOT ULDD_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(T "" "NAME;LABEL;TIMEOUT" "SOURCES;LIBS" ${ARGN})
+  if(NOT T_LABEL)
+    set(T_LABEL unit)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
+                       DISCOVERY_TIMEOUT 60)
+endfunction()

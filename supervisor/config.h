@@ -1,0 +1,61 @@
+// SupervisorConfig: what uldd-supervisor is told to run, read from a TOML file
+// (or the embedded default). A bad file is refused with "file:line:column:
+// reason"; nothing half-parsed is ever used.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace uldd::supervisor {
+
+enum class DriverMode {
+  kIsolated,   // the driver is its own unprivileged process (the product)
+  kColocated,  // the same driver code runs inside the shim's process (measurement baseline)
+};
+
+struct DiskDeviceConfig {
+  std::string name;                       // [[disk]] name = "disk0"; [a-z0-9_-]{1,15}, unique
+  DriverMode mode = DriverMode::kIsolated;
+  // Device model (uldd-hw) and its media.
+  std::filesystem::path backing_file;     // created sparse at `size_bytes` if missing
+  uint64_t size_bytes = 256ull << 20;     // "256MiB", "1GiB", or a byte count; multiple of 4096
+  uint32_t model_latency_us = 0;          // added latency per command (0 = as fast as the file)
+  // UIO backend: "emulated" (uldd-hw) or "kernel:<pci bdf>" (issue: real devices).
+  std::string uio = "emulated";
+  // Driver and rings.
+  uint32_t io_queues = 1;                 // NVMe I/O queue pairs, 1..8
+  uint32_t queue_depth = 128;             // entries per I/O queue, power of two, 2..4096
+  uint32_t ring_capacity = 256;           // shim<->driver ring size, power of two
+  uint32_t max_transfer = 128u << 10;     // bytes per descriptor, multiple of 4096, <= 2 MiB
+  uint32_t buffers = 256;                 // DMA data buffers of max_transfer bytes each
+  uint32_t irq_coalesce_threshold = 1;    // completions per interrupt, 1..256
+  uint32_t irq_coalesce_time_us = 0;      // interrupt hold-off, multiple of 100, <= 25500
+  uint32_t heartbeat_interval_ms = 100;
+  // Frontends (empty path = off).
+  std::filesystem::path fuse_path;        // regular file the FUSE filesystem is mounted on
+  std::filesystem::path nbd_socket;       // unix socket of the NBD server; export name = `name`
+};
+
+struct SupervisorConfig {
+  std::filesystem::path runtime_dir = "/run/uldd";
+  std::string log_level = "info";          // trace|debug|info|warn|error
+  uint32_t status_interval_ms = 2000;      // periodic one-line status per device; 0 = off
+  std::string driver_user;                 // user the drivers run as; "" = stay as we are
+  std::vector<DiskDeviceConfig> disks;
+};
+
+// Parses TOML text. `source` names it in error messages (a path, or
+// "<embedded default>"). Relative paths in the file are resolved against
+// runtime_dir. Errors: "source:line:column: reason".
+Result<SupervisorConfig> parse_config(std::string_view text, const std::string& source);
+Result<SupervisorConfig> load_config_file(const std::filesystem::path& path);
+
+// The configuration used when none is given: one emulated NVMe disk `disk0`.
+extern const std::string_view kDefaultConfigToml;
+
+}  // namespace uldd::supervisor
