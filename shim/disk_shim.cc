@@ -1,0 +1,261 @@
+#include "shim/disk_shim.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+namespace uldd::shim {
+
+using abi::BlockDescriptor;
+using abi::BlockOp;
+using abi::BlockStatus;
+
+DiskShim::DiskShim(DiskShimOptions options, std::unique_ptr<DriverPort> port)
+    : options_(std::move(options)),
+      port_(std::move(port)),
+      table_(options_.buffer_count),
+      reap_batch_(256) {}
+
+DiskShim::~DiskShim() { stop(); }
+
+Status DiskShim::start() {
+  auto wake = EventFd::create();
+  if (!wake) return wake.error();
+  incoming_wake_ = std::move(wake.value());
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void DiskShim::read(uint64_t offset, std::span<std::byte> dest, BlockDone done) {
+  auto r = std::make_unique<Request>();
+  r->op = BlockOp::kRead;
+  r->offset = offset;
+  r->len = dest.size();
+  r->data = dest.data();
+  r->done = std::move(done);
+  enqueue(std::move(r));
+}
+
+void DiskShim::write(uint64_t offset, std::span<const std::byte> data, BlockDone done) {
+  auto r = std::make_unique<Request>();
+  r->op = BlockOp::kWrite;
+  r->offset = offset;
+  r->len = data.size();
+  r->data = const_cast<std::byte*>(data.data());  // only ever read from
+  r->done = std::move(done);
+  enqueue(std::move(r));
+}
+
+void DiskShim::flush(BlockDone done) {
+  auto r = std::make_unique<Request>();
+  r->op = BlockOp::kFlush;
+  r->done = std::move(done);
+  enqueue(std::move(r));
+}
+
+void DiskShim::enqueue(std::unique_ptr<Request> r) {
+  // The contract says callers pass aligned, in-range requests; one that does
+  // not is refused here rather than reaching a driver.
+  const uint64_t sector = abi::kSectorSize;
+  if (r->op != BlockOp::kFlush &&
+      (r->offset % sector != 0 || r->len % sector != 0 || r->len == 0 || r->offset > options_.size_bytes ||
+       r->len > options_.size_bytes - r->offset)) {
+    r->done(BlockStatus::kInvalid);
+    return;
+  }
+  bool wake = false;
+  {
+    std::unique_lock lock(mutex_);
+    space_cv_.wait(lock, [this] { return accepted_ < options_.queue_limit || stopping_; });
+    if (stopping_) {
+      lock.unlock();
+      r->done(BlockStatus::kDeviceFailed);
+      return;
+    }
+    ++accepted_;
+    stats_.requests_open.fetch_add(1, std::memory_order_relaxed);
+    incoming_.push_back(r.release());
+    wake = sleeping_;
+    sleeping_ = false;
+  }
+  if (wake) incoming_wake_.signal();
+}
+
+bool DiskShim::take_incoming() {
+  std::lock_guard lock(mutex_);
+  if (incoming_.empty()) return false;
+  for (Request* r : incoming_) pending_.push_back(r);
+  incoming_.clear();
+  return true;
+}
+
+bool DiskShim::issue() {
+  uint32_t space = port_->submit_space();
+  uint32_t n = 0;
+  while (n < space && !pending_.empty() && table_.has_free()) {
+    Request* r = pending_.front();
+    uint32_t tag = table_.allocate();
+    uint32_t slot = InFlightTable::slot_of(tag);
+    BlockDescriptor d{};
+    d.tag = tag;
+    d.op = static_cast<uint16_t>(r->op);
+    if (r->op != BlockOp::kFlush) {
+      d.len = static_cast<uint32_t>(std::min<uint64_t>(options_.max_transfer, r->len - r->issued));
+      d.iova = options_.buffer_area_iova + uint64_t{slot} * options_.max_transfer;
+      d.lba = (r->offset + r->issued) / abi::kSectorSize;
+      if (r->op == BlockOp::kWrite) std::memcpy(buffer(slot), r->data + r->issued, d.len);
+    }
+    InFlightEntry& e = table_.entry_for_tag(tag);
+    e.request = r;
+    e.part_offset = r->issued;
+    e.sent = d;
+    e.issue_seq = issue_seq_++;
+    r->issued += d.len;
+    ++r->parts_outstanding;
+    if (r->issued >= r->len) {
+      r->fully_issued = true;
+      pending_.pop_front();
+    }
+    port_->stage(n++, d);
+  }
+  if (n == 0) return false;
+  port_->commit(n);
+  stats_.descriptors.fetch_add(n, std::memory_order_relaxed);
+  stats_.descriptors_in_flight.store(table_.in_use(), std::memory_order_relaxed);
+  return true;
+}
+
+bool DiskShim::harvest() {
+  uint32_t n = port_->reap(reap_batch_);
+  for (uint32_t i = 0; i < n; ++i) {
+    const BlockDescriptor& c = reap_batch_[i];
+    InFlightEntry* e = table_.match(c);
+    if (e == nullptr) {
+      // Unknown, stale, duplicate or altered: drop it, never touch a buffer.
+      uint64_t v = stats_.protocol_violations.fetch_add(1, std::memory_order_relaxed);
+      if (v < 10)
+        spdlog::warn("{}: dropped completion tag={:#x} op={} len={} lba={}: matches nothing in flight",
+                     options_.device_name, c.tag, c.op, c.len, c.lba);
+      continue;
+    }
+    Request* r = e->request;
+    if (c.status != static_cast<uint16_t>(BlockStatus::kOk)) {
+      if (r->status == BlockStatus::kOk) {
+        r->status = c.status <= static_cast<uint16_t>(BlockStatus::kDeviceFailed)
+                        ? static_cast<BlockStatus>(c.status)
+                        : BlockStatus::kIoError;
+      }
+    } else if (r->op == BlockOp::kRead) {
+      std::memcpy(r->data + e->part_offset, buffer(InFlightTable::slot_of(c.tag)), e->sent.len);
+    }
+    table_.release(c.tag);
+    if (--r->parts_outstanding == 0 && r->fully_issued) complete(r);
+  }
+  if (n > 0) stats_.descriptors_in_flight.store(table_.in_use(), std::memory_order_relaxed);
+  return n > 0;
+}
+
+void DiskShim::complete(Request* r) {
+  switch (r->op) {
+    case BlockOp::kRead:
+      stats_.reads.fetch_add(1, std::memory_order_relaxed);
+      stats_.read_bytes.fetch_add(r->len, std::memory_order_relaxed);
+      break;
+    case BlockOp::kWrite:
+      stats_.writes.fetch_add(1, std::memory_order_relaxed);
+      stats_.write_bytes.fetch_add(r->len, std::memory_order_relaxed);
+      break;
+    case BlockOp::kFlush:
+      stats_.flushes.fetch_add(1, std::memory_order_relaxed);
+      break;
+  }
+  if (r->status != BlockStatus::kOk) stats_.errors.fetch_add(1, std::memory_order_relaxed);
+  stats_.requests_open.fetch_sub(1, std::memory_order_relaxed);
+  r->done(r->status);
+  delete r;
+  {
+    std::lock_guard lock(mutex_);
+    --accepted_;
+  }
+  space_cv_.notify_one();
+}
+
+void DiskShim::run() {
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    bool progress = take_incoming();
+    progress |= harvest();
+    progress |= issue();
+    if (progress) continue;
+
+    // Nothing to do: announce the sleep to the driver and the frontends, then
+    // re-check both before blocking so that no kick is lost.
+    bool waiting_for_space = !pending_.empty() && table_.has_free();
+    if (port_->prepare_sleep(waiting_for_space)) continue;
+    {
+      std::lock_guard lock(mutex_);
+      if (!incoming_.empty()) {
+        port_->finish_sleep();
+        continue;
+      }
+      sleeping_ = true;
+    }
+    pollfd fds[2] = {{port_->wake_fd(), POLLIN, 0}, {incoming_wake_.fd(), POLLIN, 0}};
+    ::poll(fds, 2, 100);
+    {
+      std::lock_guard lock(mutex_);
+      sleeping_ = false;
+    }
+    port_->finish_sleep();
+    if (fds[0].revents & POLLIN) port_->on_wake();
+    if (fds[1].revents & POLLIN) incoming_wake_.drain();
+  }
+}
+
+bool DiskShim::drain(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (stats_.requests_open.load(std::memory_order_relaxed) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+void DiskShim::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  space_cv_.notify_all();
+  stop_requested_.store(true, std::memory_order_release);
+  if (incoming_wake_.valid()) incoming_wake_.signal();
+  if (thread_.joinable()) thread_.join();
+  take_incoming();
+  fail_all_open();
+}
+
+void DiskShim::fail_all_open() {
+  // Parts still in flight keep their buffer slots: a driver may yet write to
+  // them, so their requests are failed but the memory is not reused.
+  std::vector<Request*> open;
+  for (uint32_t slot = 0; slot < table_.capacity(); ++slot) {
+    InFlightEntry& e = table_.entry_for_tag(slot);
+    if (e.request != nullptr && std::find(open.begin(), open.end(), e.request) == open.end())
+      open.push_back(e.request);
+    e.request = nullptr;
+  }
+  for (Request* r : pending_)
+    if (std::find(open.begin(), open.end(), r) == open.end()) open.push_back(r);
+  pending_.clear();
+  for (Request* r : open) {
+    r->status = BlockStatus::kDeviceFailed;
+    r->parts_outstanding = 0;
+    r->fully_issued = true;
+    complete(r);
+  }
+}
+
+}  // namespace uldd::shim

@@ -1,0 +1,116 @@
+// DiskShim: the trusted, kernel-facing half of a disk device. Frontends (FUSE,
+// NBD, benchmarks) call it through BlockClient; it splits requests into
+// transfers, copies write data into DMA buffers it owns (the one copy on the
+// way to the device), hands descriptors to the driver through a DriverPort,
+// validates every completion against its in-flight table and completes each
+// frontend request exactly once.
+//
+// Threads: callers of BlockClient enqueue under a mutex; everything else (the
+// in-flight table, the buffers, the port) belongs to the shim's one thread.
+// Back-pressure: at most `queue_limit` requests are accepted at once; further
+// callers block until one completes.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/event_fd.h"
+#include "shim/block_client.h"
+#include "shim/driver_port.h"
+#include "shim/inflight_table.h"
+
+namespace uldd::shim {
+
+struct DiskShimOptions {
+  std::string device_name;
+  uint64_t size_bytes = 0;
+  uint32_t max_transfer = 0;      // bytes per descriptor; each DMA buffer is this big
+  std::byte* buffer_area = nullptr;  // the shim's mapping of the DMA buffer area
+  uint64_t buffer_area_iova = 0;  // IOVA of buffer_area[0]
+  uint32_t buffer_count = 0;      // DMA buffers = in-flight slots (<= 65536)
+  uint32_t queue_limit = 1024;    // frontend requests accepted before callers block
+};
+
+// Counters, readable from any thread while the shim runs.
+struct DiskShimStats {
+  std::atomic<uint64_t> reads{0}, writes{0}, flushes{0};
+  std::atomic<uint64_t> read_bytes{0}, write_bytes{0};
+  std::atomic<uint64_t> descriptors{0};          // descriptors handed to the driver
+  std::atomic<uint64_t> errors{0};               // requests completed with an error
+  std::atomic<uint64_t> protocol_violations{0};  // completions that matched nothing we sent
+  std::atomic<uint32_t> requests_open{0};        // accepted, not yet completed
+  std::atomic<uint32_t> descriptors_in_flight{0};
+};
+
+struct Request {
+  abi::BlockOp op = abi::BlockOp::kRead;
+  uint64_t offset = 0;
+  uint64_t len = 0;
+  std::byte* data = nullptr;       // read: destination; write: source (not written)
+  BlockDone done;
+  uint64_t issued = 0;             // bytes handed to the driver so far
+  bool fully_issued = false;
+  uint32_t parts_outstanding = 0;
+  abi::BlockStatus status = abi::BlockStatus::kOk;
+};
+
+class DiskShim final : public BlockClient {
+ public:
+  DiskShim(DiskShimOptions options, std::unique_ptr<DriverPort> port);
+  ~DiskShim() override;
+
+  Status start();
+  // Waits (up to `timeout`) until nothing is queued or in flight.
+  bool drain(std::chrono::milliseconds timeout);
+  // Stops the thread; requests still open complete with kDeviceFailed.
+  void stop();
+
+  uint64_t size_bytes() const override { return options_.size_bytes; }
+  void read(uint64_t offset, std::span<std::byte> dest, BlockDone done) override;
+  void write(uint64_t offset, std::span<const std::byte> data, BlockDone done) override;
+  void flush(BlockDone done) override;
+
+  const DiskShimStats& stats() const { return stats_; }
+  const std::string& name() const { return options_.device_name; }
+
+ private:
+  void enqueue(std::unique_ptr<Request> request);
+  void run();
+  bool take_incoming();
+  bool issue();
+  bool harvest();
+  void complete(Request* request);
+  void fail_all_open();
+  std::byte* buffer(uint32_t slot) const {
+    return options_.buffer_area + uint64_t{slot} * options_.max_transfer;
+  }
+
+  const DiskShimOptions options_;
+  std::unique_ptr<DriverPort> port_;
+  DiskShimStats stats_;
+
+  // Shared with frontends, under mutex_.
+  std::mutex mutex_;
+  std::condition_variable space_cv_;
+  std::deque<Request*> incoming_;
+  uint32_t accepted_ = 0;         // requests accepted and not completed
+  bool sleeping_ = false;
+  bool stopping_ = false;
+  EventFd incoming_wake_;
+
+  // The shim thread's own.
+  std::deque<Request*> pending_;  // accepted, not fully issued, in arrival order
+  InFlightTable table_;
+  std::vector<abi::BlockDescriptor> reap_batch_;
+  uint64_t issue_seq_ = 0;
+  std::atomic<bool> stop_requested_{false};
+  std::thread thread_;
+};
+
+}  // namespace uldd::shim

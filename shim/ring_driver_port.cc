@@ -1,0 +1,48 @@
+#include "shim/ring_driver_port.h"
+
+#include <algorithm>
+
+namespace uldd::shim {
+
+RingDriverPort::RingDriverPort(abi::RingRegionView view, const EventFd& driver_wake, const EventFd& shim_wake)
+    : requests_(view.request_indices(), view.request_slots(), view.header.capacity, 0),
+      completions_(view.completion_indices(), view.completion_slots(), view.header.capacity, 0),
+      driver_wake_(driver_wake),
+      shim_wake_(shim_wake) {}
+
+uint32_t RingDriverPort::submit_space() {
+  bool corrupt = false;
+  uint32_t space = requests_.free_slots(&corrupt);
+  violated_ |= corrupt;
+  return space;
+}
+
+void RingDriverPort::commit(uint32_t count) {
+  if (count == 0) return;
+  if (requests_.publish(count)) driver_wake_.signal();
+}
+
+uint32_t RingDriverPort::reap(std::span<abi::BlockDescriptor> out) {
+  bool corrupt = false;
+  uint32_t n = std::min<uint32_t>(completions_.available(&corrupt), static_cast<uint32_t>(out.size()));
+  violated_ |= corrupt;
+  for (uint32_t i = 0; i < n; ++i) out[i] = completions_.peek(i);
+  if (n > 0 && completions_.release(n)) driver_wake_.signal();
+  return n;
+}
+
+bool RingDriverPort::prepare_sleep(bool waiting_for_space) {
+  if (completions_.prepare_sleep()) return true;
+  if (waiting_for_space && requests_.prepare_wait_for_space()) {
+    completions_.finish_sleep();
+    return true;
+  }
+  return false;
+}
+
+void RingDriverPort::finish_sleep() {
+  completions_.finish_sleep();
+  requests_.finish_wait_for_space();
+}
+
+}  // namespace uldd::shim

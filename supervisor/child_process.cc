@@ -1,0 +1,138 @@
+#include "supervisor/child_process.h"
+
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/process/v2/posix/bind_fd.hpp>
+#include <boost/process/v2/process.hpp>
+#include <cstring>
+
+namespace uldd::supervisor {
+namespace bp = boost::process::v2;
+
+namespace {
+
+// Runs in the child between fork and exec: only async-signal-safe calls.
+struct ChildSetup {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool switch_user = false;
+
+  template <class Launcher>
+  bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*&) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return bp::error_code(errno, bp::system_category());
+    if (switch_user) {
+      if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+        return bp::error_code(errno, bp::system_category());
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return bp::error_code(errno, bp::system_category());
+    return {};
+  }
+};
+
+}  // namespace
+
+Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
+  ChildSetup setup;
+  if (!spec.user.empty()) {
+    passwd* pw = ::getpwnam(spec.user.c_str());
+    if (pw == nullptr) return plain_error(spec.role + ": unknown user '" + spec.user + "'");
+    setup.uid = pw->pw_uid;
+    setup.gid = pw->pw_gid;
+    setup.switch_user = true;
+  }
+
+  std::vector<bp::posix::bind_fd> binds;
+  binds.reserve(spec.fds.size());
+  // bind_fd is an initializer per fd; the launcher takes them one by one, so
+  // they are folded into one initializer that forwards to each.
+  struct BindAll {
+    std::vector<bp::posix::bind_fd>* binds;
+    template <class Launcher>
+    bp::error_code on_setup(Launcher& l, const bp::filesystem::path& p, const char* const*& c) {
+      for (auto& b : *binds) {
+        auto ec = b.on_setup(l, p, c);
+        if (ec) return ec;
+      }
+      return {};
+    }
+    template <class Launcher>
+    bp::error_code on_exec_setup(Launcher& l, const bp::filesystem::path& p, const char* const*& c) {
+      for (auto& b : *binds) {
+        auto ec = b.on_exec_setup(l, p, c);
+        if (ec) return ec;
+      }
+      return {};
+    }
+  };
+  for (const auto& [target, fd] : spec.fds) binds.emplace_back(target, fd);
+
+  boost::asio::io_context ctx;
+  bp::error_code ec;
+  bp::posix::default_launcher launcher;
+  auto proc = launcher(ctx, ec, spec.executable.string(), spec.args, BindAll{&binds}, setup);
+  if (ec) return Error{ec.value(), spec.role + ": cannot start " + spec.executable.string()};
+
+  ChildProcess child;
+  child.pid_ = proc.id();
+  child.role_ = spec.role;
+  proc.detach();  // the pidfd below is how we hold it from now on
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, child.pid_, 0));
+  if (pidfd < 0) {
+    Error e = errno_error(spec.role + ": pidfd_open");
+    ::kill(child.pid_, SIGKILL);
+    ::waitpid(child.pid_, nullptr, 0);
+    return e;
+  }
+  child.pidfd_.reset(pidfd);
+  return child;
+}
+
+ChildProcess::~ChildProcess() {
+  if (pidfd_.valid() && !exit_status_) terminate(std::chrono::milliseconds(1000));
+}
+
+std::optional<int> ChildProcess::try_reap() {
+  if (exit_status_ || pid_ < 0) return exit_status_;
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) exit_status_ = status;
+  return exit_status_;
+}
+
+void ChildProcess::kill_now(int signal) {
+  if (pidfd_.valid() && !exit_status_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), signal, nullptr, 0);
+}
+
+int ChildProcess::terminate(std::chrono::milliseconds grace) {
+  if (pid_ < 0) return 0;
+  if (auto s = try_reap()) return *s;
+  kill_now(SIGTERM);
+  pollfd p{pidfd_.get(), POLLIN, 0};
+  ::poll(&p, 1, static_cast<int>(grace.count()));
+  if (!try_reap()) {
+    kill_now(SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    exit_status_ = status;
+  }
+  return *exit_status_;
+}
+
+std::string ChildProcess::describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by signal ") + sigabbrev_np(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+}  // namespace uldd::supervisor

@@ -1,0 +1,65 @@
+// ChildProcess: a driver or device-model process the supervisor started, held
+// by a pidfd so that its exit is noticed at once (poll on the pidfd) and a
+// signal can never reach a recycled pid.
+//
+// Spawning goes through Boost.Process v2. The child gets exactly the fds
+// named in `fds` (bound at their target numbers) plus stdio; every other fd is
+// closed before exec. In the child, before exec: the signal mask is cleared
+// (the supervisor blocks signals for its signalfd), no_new_privs is set, the
+// child dies with the supervisor (PDEATHSIG), and it switches to `user` if one
+// is given.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace uldd::supervisor {
+
+struct SpawnSpec {
+  std::filesystem::path executable;
+  std::vector<std::string> args;
+  std::vector<std::pair<int, int>> fds;  // {number in the child, fd in the supervisor}
+  std::string user;                      // "" = keep the supervisor's identity
+  std::string role;                      // for messages: "disk0 driver"
+};
+
+class ChildProcess {
+ public:
+  static Result<ChildProcess> spawn(const SpawnSpec& spec);
+
+  ChildProcess() = default;
+  ChildProcess(ChildProcess&&) = default;
+  ChildProcess& operator=(ChildProcess&&) = default;
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }
+  bool running() const { return pidfd_.valid() && !exit_status_; }
+  const std::string& role() const { return role_; }
+
+  // Non-blocking: if the child has exited, reaps it and returns its status
+  // (as from waitpid: use WIFEXITED etc.).
+  std::optional<int> try_reap();
+  // SIGTERM, then SIGKILL after `grace`; always reaps.
+  int terminate(std::chrono::milliseconds grace);
+  void kill_now(int signal);
+
+  static std::string describe_status(int status);
+
+ private:
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+  std::optional<int> exit_status_;
+  std::string role_;
+};
+
+}  // namespace uldd::supervisor
