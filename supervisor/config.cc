@@ -30,25 +30,15 @@ using Keys = std::span<const std::string_view>;
 
 constexpr std::array<std::string_view, 4> kSupervisorKeys = {"runtime_dir", "log_level",
                                                              "status_interval_ms", "driver_user"};
-constexpr std::array<std::string_view, 16> kDiskKeys = {"name",
-                                                        "mode",
-                                                        "uio",
-                                                        "backing_file",
-                                                        "size",
-                                                        "model_latency_us",
-                                                        "io_queues",
-                                                        "queue_depth",
-                                                        "ring_capacity",
-                                                        "max_transfer",
-                                                        "buffers",
-                                                        "irq_coalesce_threshold",
-                                                        "irq_coalesce_time_us",
-                                                        "heartbeat_interval_ms",
-                                                        "fuse_path",
-                                                        "nbd_socket"};
+// clang-format off
+constexpr std::array<std::string_view, 16> kDiskKeys = {
+    "name", "mode", "uio", "backing_file", "size", "model_latency_us", "io_queues",
+    "queue_depth", "ring_capacity", "max_transfer", "buffers", "irq_coalesce_threshold",
+    "irq_coalesce_time_us", "heartbeat_interval_ms", "fuse_path", "nbd_socket"};
+// clang-format on
 
 constexpr uint64_t kPage = 4096;
-constexpr uint64_t kMaxTransferLimit = 2ull << 20;  // one NVMe PRP list page of entries, plus slack
+constexpr uint64_t kMaxTransferLimit = 2ull << 20;  // what one PRP list page (512 x 4 KiB) maps
 constexpr uint64_t kMaxBufferBytes = 1ull << 30;    // DMA buffers must stay pinnable
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -83,22 +73,11 @@ std::string suggestion(std::string_view unknown, Keys known) {
 }
 
 std::string_view type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    default:
-      return "a date/time";
-  }
+  constexpr std::array<std::string_view, 10> kNames = {
+      "nothing", "a table",   "an array", "a string", "an integer",
+      "a float", "a boolean", "a date",   "a time",   "a date-time"};
+  auto i = static_cast<size_t>(t);
+  return i < kNames.size() ? kNames[i] : "a value";
 }
 
 bool is_power_of_two(uint64_t v) {
@@ -142,6 +121,11 @@ class TableReader {
   Error error(std::string_view key, const std::string& reason) const {
     const toml::node* n = table_.get(key);
     return error_at(n != nullptr ? n->source() : table_.source(), reason);
+  }
+  // "'key' = value why", at the key's value.
+  Error invalid(std::string_view key, uint64_t value, std::string_view why) const {
+    return error(key,
+                 "'" + std::string(key) + "' = " + std::to_string(value) + " " + std::string(why));
   }
   const toml::node* get(std::string_view key) const { return table_.get(key); }
   std::string position(std::string_view key) const {
@@ -300,24 +284,20 @@ Status parse_disk(const TableReader& r, const fs::path& runtime_dir, DiskDeviceC
   ULDD_TRY(r.read_uint64("size", 0, UINT64_MAX, d.size_bytes, /*sizes=*/true));
   if (d.size_bytes == 0) return r.error("size", "'size' must be greater than 0");
   if (d.size_bytes % kPage != 0)
-    return r.error("size",
-                   "'size' = " + std::to_string(d.size_bytes) + " is not a multiple of 4096");
+    return r.invalid("size", d.size_bytes, "is not a multiple of 4096");
   ULDD_TRY(r.read_uint("model_latency_us", 0, 1'000'000, d.model_latency_us));
 
   ULDD_TRY(r.read_uint("io_queues", 1, 8, d.io_queues));
   ULDD_TRY(r.read_uint("queue_depth", 2, 4096, d.queue_depth));
   if (!is_power_of_two(d.queue_depth))
-    return r.error("queue_depth",
-                   "'queue_depth' = " + std::to_string(d.queue_depth) + " is not a power of two");
+    return r.invalid("queue_depth", d.queue_depth, "is not a power of two");
   ULDD_TRY(r.read_uint("ring_capacity", 2, abi::kMaxRingCapacity, d.ring_capacity));
   if (!abi::valid_ring_capacity(d.ring_capacity))
-    return r.error("ring_capacity", "'ring_capacity' = " + std::to_string(d.ring_capacity) +
-                                        " is not a power of two");
+    return r.invalid("ring_capacity", d.ring_capacity, "is not a power of two");
   uint64_t max_transfer = d.max_transfer;
   ULDD_TRY(r.read_uint64("max_transfer", kPage, kMaxTransferLimit, max_transfer, /*sizes=*/true));
   if (max_transfer % kPage != 0)
-    return r.error("max_transfer", "'max_transfer' = " + std::to_string(max_transfer) +
-                                       " is not a multiple of 4096");
+    return r.invalid("max_transfer", max_transfer, "is not a multiple of 4096");
   d.max_transfer = static_cast<uint32_t>(max_transfer);
   ULDD_TRY(r.read_uint("buffers", 1, UINT32_MAX, d.buffers));
   if (uint64_t{d.buffers} * d.max_transfer > kMaxBufferBytes)
@@ -328,9 +308,7 @@ Status parse_disk(const TableReader& r, const fs::path& runtime_dir, DiskDeviceC
   ULDD_TRY(r.read_uint("irq_coalesce_threshold", 1, 256, d.irq_coalesce_threshold));
   ULDD_TRY(r.read_uint("irq_coalesce_time_us", 0, 25500, d.irq_coalesce_time_us));
   if (d.irq_coalesce_time_us % 100 != 0)
-    return r.error("irq_coalesce_time_us",
-                   "'irq_coalesce_time_us' = " + std::to_string(d.irq_coalesce_time_us) +
-                       " is not a multiple of 100");
+    return r.invalid("irq_coalesce_time_us", d.irq_coalesce_time_us, "is not a multiple of 100");
   ULDD_TRY(r.read_uint("heartbeat_interval_ms", 1, 60'000, d.heartbeat_interval_ms));
   ULDD_TRY(r.read_path("fuse_path", runtime_dir, d.fuse_path));
   ULDD_TRY(r.read_path("nbd_socket", runtime_dir, d.nbd_socket));
@@ -375,9 +353,10 @@ Result<SupervisorConfig> build_config(const std::string& source, const toml::tab
   for (auto&& [key, value] : root) {
     std::string_view k = key.str();
     if (k == "supervisor" || k == "disk") continue;
-    std::string what = value.is_table()             ? "table [" + std::string(k) + "]"
-                       : value.is_array_of_tables() ? "table [[" + std::string(k) + "]]"
-                                                    : "key '" + std::string(k) + "'";
+    std::string what = value.is_table() ? "table [" + std::string(k) + "]"
+                       : value.is_array_of_tables()
+                           ? "table [[" + std::string(k) + "]]"
+                           : "key '" + std::string(k) + "' at the top level";
     constexpr std::array<std::string_view, 2> kRoot = {"supervisor", "disk"};
     return top.error_at(key.source(), "unknown " + what + suggestion(k, kRoot));
   }

@@ -105,6 +105,10 @@ struct BadCase {
   std::string_view expected;  // the whole message
 };
 
+void PrintTo(const BadCase& c, std::ostream* os) {
+  *os << c.line;
+}
+
 class DiskRuleTest : public testing::TestWithParam<BadCase> {};
 
 TEST_P(DiskRuleTest, RefusedWithExactPosition) {
@@ -169,7 +173,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"uio = \"kernel:00:04.0\"",
                 "t.toml:7:7: 'uio' = \"kernel:00:04.0\" is not \"emulated\" or "
                 "\"kernel:dddd:bb:dd.f\""},
-        BadCase{"[disk.extra]", "t.toml:7:1: unknown key 'extra' in [[disk]]"}));
+        BadCase{"[disk.extra]", "t.toml:7:7: unknown key 'extra' in [[disk]]"}));
 
 TEST(ConfigTest, DiskNamePattern) {
   const std::string prefix = "[[disk]]\nbacking_file = \"/x\"\nname = ";
@@ -212,9 +216,9 @@ TEST(ConfigTest, SupervisorTableRules) {
 TEST(ConfigTest, TopLevelShapeRules) {
   const std::string disk = "[[disk]]\nname = \"a\"\nbacking_file = \"/a\"\n";
   EXPECT_EQ(error_of(disk + "[superviser]\n"),
-            "t.toml:4:1: unknown table [superviser] (did you mean 'supervisor'?)");
+            "t.toml:4:2: unknown table [superviser] (did you mean 'supervisor'?)");
   EXPECT_EQ(error_of(disk + "[[disks]]\nname = \"b\"\n"),
-            "t.toml:4:1: unknown table [[disks]] (did you mean 'disk'?)");
+            "t.toml:4:3: unknown table [[disks]] (did you mean 'disk'?)");
   EXPECT_EQ(error_of("log_level = \"info\"\n" + disk),
             "t.toml:1:1: unknown key 'log_level' at the top level");
   EXPECT_EQ(error_of("[[supervisor]]\n" + disk),

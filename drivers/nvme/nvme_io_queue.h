@@ -1,0 +1,96 @@
+// NvmeIoQueue: one I/O submission/completion queue pair (same qid for both)
+// and its command-id table. The table maps a cid (its index, 0..cid_count-1)
+// to the shim's descriptor, so a completion can be echoed back and a CQE that
+// names an idle or unknown cid is recognised as stray instead of completing
+// somebody else's request.
+//
+// At most cid_count <= depth - 1 commands are outstanding, so the CQ can never
+// overflow (a CQ of depth entries holds depth - 1, §4.1) and the SQ never
+// fills. Doorbells are not written here per command: the owner rings the SQ
+// tail once per batch and the CQ head once per reap.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "abi/block_descriptor.h"
+#include "devices/nvme/nvme_spec.h"
+#include "drivers/nvme/nvme_checkpoint.h"
+#include "uio/uio_device.h"
+
+namespace uldd::drivers {
+
+struct NvmeQueueCounters {
+  uint64_t device_errors = 0;  // completions with an error status
+  uint64_t stray = 0;          // CQEs for an idle/unknown cid or another SQ
+  uint64_t bad_sq_head = 0;    // CQEs whose SQ head is outside [head, tail]
+};
+
+class NvmeIoQueue {
+ public:
+  struct Geometry {
+    uint16_t qid;
+    uint32_t depth;
+    uint32_t cid_count;
+    uint64_t sq_iova;
+    uint64_t cq_iova;
+    uint32_t dstrd;
+  };
+
+  // `shadow` is the driver's private checkpoint image; the queue keeps its
+  // cid -> tag entries (starting at `cid_base`) up to date there.
+  NvmeIoQueue(uio::UioDevice* dev, const Geometry& g, NvmeCheckpoint* shadow, uint16_t cid_base);
+
+  // Commands that can be pushed now.
+  uint32_t free_capacity() const;
+  uint32_t inflight() const { return inflight_; }
+  uint16_t qid() const { return g_.qid; }
+
+  // Takes a free cid for `d`; the caller builds the SQE (PRP list of this
+  // cid) and hands it to push(). Requires free_capacity() > 0.
+  uint16_t allocate_cid(const abi::BlockDescriptor& d);
+  // Copies `sqe` into the SQ at the tail (the doorbell waits for ring()).
+  void push(const nvme::SubmissionEntry& sqe);
+
+  // Writes the SQ tail doorbell if commands were pushed since the last call;
+  // returns whether it did.
+  bool ring_sq_doorbell();
+
+  // Harvests new CQEs into `out` (stops when `out` is full); returns the count.
+  size_t harvest(std::span<abi::BlockDescriptor> out, NvmeQueueCounters* counters);
+  // Writes the CQ head doorbell if harvest() consumed entries; returns whether it did.
+  bool ring_cq_doorbell();
+
+  // Copies the indices into a checkpoint queue record.
+  void snapshot(NvmeCheckpointQueue* q) const;
+
+ private:
+  struct CidEntry {
+    abi::BlockDescriptor desc;
+    bool busy = false;
+  };
+
+  void set_busy_bit(uint16_t cid, bool busy);
+
+  uio::UioDevice* dev_;
+  Geometry g_;
+  nvme::SubmissionEntry* sq_;
+  nvme::CompletionEntry* cq_;
+  size_t sq_doorbell_;
+  size_t cq_doorbell_;
+  NvmeCheckpoint* shadow_;
+  uint16_t cid_base_;
+
+  uint32_t sq_tail_ = 0;
+  uint32_t sq_head_ = 0;
+  uint32_t cq_head_ = 0;
+  uint16_t cq_phase_ = 1;  // §7.4.1: the first pass over a zeroed CQ posts phase 1
+  uint32_t inflight_ = 0;
+  bool sq_dirty_ = false;
+  bool cq_dirty_ = false;
+  std::vector<CidEntry> cids_;
+  std::vector<uint16_t> free_cids_;
+};
+
+}  // namespace uldd::drivers

@@ -1,0 +1,108 @@
+# Shared helpers of the end-to-end suites: start a real uldd-supervisor on a
+# configuration written for the test, wait until its frontends serve, and tear
+# everything down (mounts, loop devices, processes, files) whatever happens.
+#
+# Usage: source lib.sh; then e2e_setup NAME [MODE]; e2e_start_supervisor; ...
+# The caller's EXIT trap is e2e_cleanup.
+set -euo pipefail
+
+BIN_DIR=${ULDD_BIN_DIR:?ULDD_BIN_DIR must point at the build tree bin/ directory}
+E2E_TMP=""
+SUPERVISOR_PID=""
+E2E_LOOPS=()
+E2E_MOUNTS=()
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+fail() { log "FAIL: $*"; exit 1; }
+
+require_root_and_tools() {
+  [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+  [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+  for t in "$@"; do command -v "$t" >/dev/null || fail "missing tool $t (run scripts/bootstrap.sh)"; done
+}
+
+# e2e_setup NAME [MODE] [SIZE]: a fresh runtime dir and a config for one disk.
+e2e_setup() {
+  local name=$1 mode=${2:-isolated} size=${3:-256MiB}
+  E2E_TMP=$(mktemp -d "/tmp/uldd-e2e-$name.XXXXXX")
+  write_config "$mode" "$size"
+}
+
+write_config() {
+  local mode=$1 size=$2
+  cat > "$E2E_TMP/uldd.toml" <<TOML
+[supervisor]
+runtime_dir = "$E2E_TMP/run"
+log_level = "info"
+status_interval_ms = 1000
+
+[[disk]]
+name = "disk0"
+mode = "$mode"
+backing_file = "$E2E_TMP/disk0.img"
+size = "$size"
+fuse_path = "$E2E_TMP/run/disk0"
+nbd_socket = "$E2E_TMP/run/disk0.nbd"
+TOML
+}
+
+e2e_start_supervisor() {
+  "$BIN_DIR/uldd-supervisor" --config "$E2E_TMP/uldd.toml" >"$E2E_TMP/supervisor.log" 2>&1 &
+  SUPERVISOR_PID=$!
+  local deadline=$((SECONDS + 30))
+  until grep -q "all devices serving" "$E2E_TMP/supervisor.log" 2>/dev/null; do
+    if ! kill -0 "$SUPERVISOR_PID" 2>/dev/null; then
+      cat "$E2E_TMP/supervisor.log" >&2
+      fail "supervisor exited during start-up"
+    fi
+    [ $SECONDS -lt $deadline ] || { cat "$E2E_TMP/supervisor.log" >&2; fail "supervisor not serving after 30 s"; }
+    sleep 0.1
+  done
+  FUSE_FILE="$E2E_TMP/run/disk0"
+  NBD_SOCKET="$E2E_TMP/run/disk0.nbd"
+  NBD_URL="nbd+unix:///disk0?socket=$NBD_SOCKET"
+  log "supervisor $SUPERVISOR_PID serving: $FUSE_FILE, $NBD_URL"
+}
+
+# Stops the supervisor with SIGTERM and checks it left nothing behind.
+e2e_stop_supervisor() {
+  [ -n "$SUPERVISOR_PID" ] || return 0
+  kill -TERM "$SUPERVISOR_PID"
+  local status=0
+  wait "$SUPERVISOR_PID" || status=$?
+  SUPERVISOR_PID=""
+  [ "$status" = 0 ] || { tail -20 "$E2E_TMP/supervisor.log" >&2; fail "supervisor exit status $status"; }
+  if grep -q " $E2E_TMP/run/" /proc/mounts; then fail "FUSE mount left behind"; fi
+  [ ! -S "$E2E_TMP/run/disk0.nbd" ] || fail "NBD socket left behind"
+  if pgrep -f "uldd-hw nvme --backing $E2E_TMP" >/dev/null || pgrep -f "uldd-nvme-driver" -P 1 >/dev/null 2>&1; then
+    pgrep -af "uldd-(hw|nvme-driver)" >&2 || true
+    fail "stray driver or device-model process"
+  fi
+}
+
+e2e_attach_loop() {  # prints the loop device
+  local dev
+  dev=$(losetup --find --show "$1")
+  E2E_LOOPS+=("$dev")
+  echo "$dev"
+}
+
+e2e_cleanup() {
+  local status=$?
+  set +e
+  for m in "${E2E_MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
+  for l in "${E2E_LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done
+  if [ -n "$SUPERVISOR_PID" ]; then
+    kill -TERM "$SUPERVISOR_PID" 2>/dev/null
+    wait "$SUPERVISOR_PID" 2>/dev/null
+  fi
+  if [ -n "$E2E_TMP" ]; then
+    grep " $E2E_TMP/" /proc/mounts | awk '{print $2}' | while read -r m; do umount -l "$m"; done
+    if [ $status -ne 0 ] && [ -f "$E2E_TMP/supervisor.log" ]; then
+      echo "--- supervisor log (last 40 lines) ---" >&2
+      tail -40 "$E2E_TMP/supervisor.log" >&2
+    fi
+    rm -rf "$E2E_TMP"
+  fi
+  exit $status
+}
