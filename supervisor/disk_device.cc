@@ -55,7 +55,7 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
   if (cfg.mode == DriverMode::kIsolated) {
     port = std::make_unique<shim::RingDriverPort>(dev->res_.ring_view, dev->res_.driver_wake, dev->res_.shim_wake);
   } else {
-    port = std::make_unique<shim::DirectDriverPort<nvme::NvmeDriver>>(*dev->colocated_driver_);
+    port = std::make_unique<shim::DirectDriverPort<drivers::NvmeDriver>>(*dev->colocated_driver_);
   }
   dev->shim_ = std::make_unique<shim::DiskShim>(so, std::move(port));
   ULDD_TRY(dev->shim_->start());
@@ -147,7 +147,7 @@ Status DiskDevice::start_colocated_driver() {
                                       std::move(db.value()));
   if (!uio) return uio.error();
   colocated_uio_ = std::move(uio.value());
-  auto driver = nvme::NvmeDriver::create(*colocated_uio_, res_.control_block()->config, res_.control_block(),
+  auto driver = drivers::NvmeDriver::create(*colocated_uio_, res_.control_block()->config, res_.control_block(),
                                          res_.checkpoint.as<abi::CheckpointRegion>());
   if (!driver) return driver.error();
   colocated_driver_ = std::move(driver.value());

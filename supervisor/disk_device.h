@@ -19,7 +19,7 @@
 namespace uldd::uio {
 class EmulatedUio;
 }
-namespace uldd::nvme {
+namespace uldd::drivers {
 class NvmeDriver;
 }
 namespace uldd::shim {
@@ -63,7 +63,7 @@ class DiskDevice {
   ChildProcess model_;
   ChildProcess driver_;
   std::unique_ptr<uio::EmulatedUio> colocated_uio_;
-  std::unique_ptr<nvme::NvmeDriver> colocated_driver_;
+  std::unique_ptr<drivers::NvmeDriver> colocated_driver_;
   std::unique_ptr<shim::DiskShim> shim_;
   std::unique_ptr<shim::FuseFrontend> fuse_;
   std::unique_ptr<shim::NbdServer> nbd_;

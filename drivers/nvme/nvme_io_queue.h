@@ -46,6 +46,8 @@ class NvmeIoQueue {
   uint32_t free_capacity() const;
   uint32_t inflight() const { return inflight_; }
   uint16_t qid() const { return g_.qid; }
+  bool sq_dirty() const { return sq_dirty_; }  // pushed since the last SQ doorbell
+  bool cq_dirty() const { return cq_dirty_; }  // harvested since the last CQ doorbell
 
   // Takes a free cid for `d`; the caller builds the SQE (PRP list of this
   // cid) and hands it to push(). Requires free_capacity() > 0.

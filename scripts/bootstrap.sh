@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package uldd needs to build, run, test and benchmark.
+# Idempotent; run as root on Debian 12 (bookworm). Nothing is downloaded from
+# anywhere but the Debian archive.
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "bootstrap.sh: run as root (sudo $0)" >&2; exit 1; }
+
+PACKAGES=(
+  # toolchain and build
+  build-essential cmake ninja-build pkg-config git python3
+  # libraries uldd links
+  libboost1.81-dev        # Boost.Process v2: spawning drivers with exactly their fds
+  libfuse3-dev fuse3      # FUSE frontend (libfuse3) and fusermount3
+  libspdlog-dev libfmt-dev
+  libsystemd-dev          # sd-bus and sd_notify (systemd integration)
+  libtomlplusplus-dev     # configuration and policy files (TOML)
+  libcli11-dev            # command lines
+  nlohmann-json3-dev      # JSON reports and benchmark output
+  liburing-dev libseccomp-dev
+  libgtest-dev libgmock-dev
+  # tools the tests and benchmarks drive
+  fio e2fsprogs util-linux procps kmod
+  libnbd-bin              # nbdinfo, nbdcopy
+  qemu-utils              # qemu-img
+  gnuplot-nox             # benchmark plots
+)
+
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# FUSE and loop devices must be usable (the tests mount ext4 over loop).
+modprobe fuse 2>/dev/null || true
+modprobe loop 2>/dev/null || true
+echo "bootstrap: all packages present"
