@@ -42,6 +42,9 @@ class DiskDevice {
 
   const std::string& name() const { return cfg_.name; }
   shim::DiskShim& shim() { return *shim_; }
+  // -1 when the process does not exist (colocated driver, stopped device).
+  pid_t driver_pid() const { return driver_.running() ? driver_.pid() : -1; }
+  pid_t model_pid() const { return model_.running() ? model_.pid() : -1; }
 
   // Child processes the supervisor's loop watches (pidfds).
   std::vector<int> pidfds() const;

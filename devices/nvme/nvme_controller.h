@@ -117,7 +117,6 @@ class NvmeController {
   void enable();
   void handle_interrupt_masks();
   bool handle_doorbells();
-  void clear_doorbells(uint16_t qid);
   bool queue_memory(uint64_t iova, uint32_t entries, size_t entry_size, std::byte** out) const;
   void run_queues(TimePoint now);
   void execute(SubmissionQueue& sq, CompletionQueue& cq, TimePoint now);

@@ -53,17 +53,18 @@ void DriverLoop::beat() {
   if (cb_ != nullptr) abi::store_shared(cb_->status.heartbeat, ++heartbeat_);
 }
 
+void record_driver_failure(abi::ControlBlock* cb, const std::string& what) {
+  if (cb == nullptr) return;
+  char* dst = cb->status.last_error;
+  size_t n = std::min(what.size(), sizeof cb->status.last_error - 1);
+  std::memcpy(dst, what.data(), n);
+  dst[n] = '\0';
+  abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kFailed));
+}
+
 Status DriverLoop::fail(const Error& e) {
-  std::string what = e.describe();
-  spdlog::error("driver loop failed: {}", what);
-  if (cb_ != nullptr) {
-    // last_error first, then the state (release) that tells the reader to look.
-    char* dst = cb_->status.last_error;
-    size_t n = std::min(what.size(), sizeof cb_->status.last_error - 1);
-    std::memcpy(dst, what.data(), n);
-    dst[n] = '\0';
-    set_state(abi::DriverState::kFailed);
-  }
+  spdlog::error("driver loop failed: {}", e.describe());
+  record_driver_failure(cb_, e.describe());
   return e;
 }
 

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "abi/control_block.h"
@@ -34,6 +35,10 @@
 #include "drivers/nvme/nvme_driver.h"
 
 namespace uldd::drivers {
+
+// Writes `what` (truncated) to DriverStatus::last_error, then state kFailed
+// with release, so a reader that sees kFailed also sees the reason.
+void record_driver_failure(abi::ControlBlock* cb, const std::string& what);
 
 class DriverLoop {
  public:

@@ -11,7 +11,7 @@ constexpr uint64_t kPage = nvme::kPageSize;
 
 uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
-uint32_t prp_list_stride(uint32_t max_transfer) {
+uint32_t list_stride_for(uint32_t max_transfer) {
   // A transfer that starts anywhere (dword aligned) in a page touches at most
   // ceil(len / P) + 1 pages; PRP1 covers the first, the list the rest.
   uint32_t entries = static_cast<uint32_t>((uint64_t{max_transfer} + kPage - 1) / kPage);
@@ -28,7 +28,7 @@ NvmeDmaLayout NvmeDmaLayout::compute(const abi::DriverConfig& cfg) {
   l.queue_count = cfg.io_queue_count;
   l.queue_depth = cfg.io_queue_depth;
   l.cids_per_queue = std::min(cfg.io_queue_depth - 1, kMaxCheckpointCids / cfg.io_queue_count);
-  l.prp_list_stride = prp_list_stride(cfg.max_transfer);
+  l.prp_list_stride = list_stride_for(cfg.max_transfer);
   l.identify_offset = 0;
   l.admin_sq_offset = kPage;
   l.admin_cq_offset = 2 * kPage;

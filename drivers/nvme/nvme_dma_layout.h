@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <string>
 
+#include "abi/block_descriptor.h"
 #include "abi/control_block.h"
 #include "common/result.h"
 #include "drivers/nvme/nvme_checkpoint.h"

@@ -1,0 +1,152 @@
+// uldd-hw: the device model process. It plays the hardware behind an emulated
+// UIO device: the supervisor creates BAR0, the DMA region and two eventfds and
+// hands them over at fixed fd numbers (devices/device_model_fds.h); the model
+// waits for doorbell kicks, runs the controller and signals the IRQ eventfd.
+// It is not restarted with the driver, so register state, queues and in-flight
+// commands outlive a driver crash as they would on a real card.
+//
+//   uldd-hw nvme --backing PATH --size BYTES [--latency-us N] [--serial S]
+//                [--block-size 512|4096]
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "common/event_fd.h"
+#include "common/shared_memory.h"
+#include "devices/device_model_fds.h"
+#include "devices/nvme/file_backing_store.h"
+#include "devices/nvme/nvme_controller.h"
+
+namespace {
+
+using uldd::Status;
+using uldd::nvme::NvmeController;
+
+struct NvmeOptions {
+  std::string backing;
+  uint64_t size = 0;
+  uint64_t latency_us = 0;
+  std::string serial = "ULDD0001";
+  uint32_t block_size = 512;
+};
+
+// Blocks SIGTERM/SIGINT and returns a signalfd for them, so a signal is just
+// another event in the loop and cannot be lost between two polls.
+uldd::Result<uldd::UniqueFd> termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return uldd::errno_error("sigprocmask");
+  int fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) return uldd::errno_error("signalfd");
+  return uldd::UniqueFd(fd);
+}
+
+Status run_nvme(const NvmeOptions& opt) {
+  using uldd::devices::DeviceModelFd;
+  auto bar = uldd::SharedMemory::attach(uldd::UniqueFd(DeviceModelFd::kBarFd), 0x2000,
+                                        "BAR0 (fd 3)");
+  if (!bar) return bar.error();
+  auto dma = uldd::SharedMemory::attach(uldd::UniqueFd(DeviceModelFd::kDmaFd), 4096,
+                                        "DMA region (fd 4)");
+  if (!dma) return dma.error();
+  uldd::EventFd irq = uldd::EventFd::adopt(uldd::UniqueFd(DeviceModelFd::kIrqFd));
+  uldd::EventFd doorbell = uldd::EventFd::adopt(uldd::UniqueFd(DeviceModelFd::kDoorbellFd));
+
+  auto store = uldd::nvme::FileBackingStore::open(opt.backing, opt.size);
+  if (!store) return store.error();
+  auto signals = termination_signals();
+  if (!signals) return signals.error();
+
+  uldd::nvme::NvmeControllerConfig config;
+  config.serial = opt.serial;
+  config.lba_shift = opt.block_size == 4096 ? 12 : 9;
+  config.io_latency = std::chrono::microseconds(opt.latency_us);
+  auto controller = NvmeController::create(
+      bar->bytes(), dma->bytes(), **store, [&irq](uint32_t) { irq.signal(); }, config);
+  if (!controller) return controller.error();
+  NvmeController& ctrl = **controller;
+
+  spdlog::info("uldd-hw: nvme device, {} bytes ({} blocks of {}), backing file {}, latency {} us, "
+               "DMA region {} bytes",
+               opt.size, ctrl.namespace_blocks(), opt.block_size, opt.backing, opt.latency_us,
+               dma->size());
+
+  pollfd fds[2] = {{doorbell.fd(), POLLIN, 0}, {signals->get(), POLLIN, 0}};
+  uint32_t last_csts = ctrl.csts();
+  for (;;) {
+    NvmeController::TimePoint deadline;
+    timespec timeout{};
+    timespec* timeout_ptr = nullptr;  // no timed work: sleep until a kick
+    if (ctrl.next_deadline(&deadline)) {
+      auto wait = deadline - NvmeController::Clock::now();
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+      if (ns < 0) ns = 0;
+      timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+      timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+      timeout_ptr = &timeout;
+    }
+    int r = ::ppoll(fds, 2, timeout_ptr, nullptr);
+    if (r < 0 && errno != EINTR) return uldd::errno_error("ppoll");
+    if (r > 0 && (fds[1].revents & POLLIN) != 0) {
+      signalfd_siginfo info{};
+      [[maybe_unused]] ssize_t n = ::read(signals->get(), &info, sizeof info);
+      spdlog::info("uldd-hw: signal {}, flushing and exiting", info.ssi_signo);
+      break;
+    }
+    if (r > 0 && (fds[0].revents & POLLIN) != 0) doorbell.drain();
+    ctrl.poll(NvmeController::Clock::now());
+    if (uint32_t csts = ctrl.csts(); csts != last_csts) {
+      if (ctrl.fatal() && (last_csts & uldd::nvme::csts::kFatal) == 0)
+        spdlog::warn("uldd-hw: controller fatal status: {}", ctrl.fatal_reason());
+      spdlog::debug("uldd-hw: CSTS {:#x} -> {:#x}", last_csts, csts);
+      last_csts = csts;
+    }
+  }
+  if (Status s = ctrl.flush(); !s.ok()) return s;
+  const auto& st = ctrl.stats();
+  spdlog::info("uldd-hw: exit after {} commands ({} errors), {} interrupts", st.commands,
+               st.errors, st.interrupts);
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("uldd-hw"));
+  CLI::App app{"uldd-hw: emulated device (the hardware behind an emulated UIO device)"};
+  app.require_subcommand(1);
+  NvmeOptions nvme;
+  CLI::App* nvme_cmd = app.add_subcommand("nvme", "NVMe 1.4 controller with one namespace");
+  nvme_cmd->add_option("--backing", nvme.backing, "media file (created sparse if missing)")
+      ->required();
+  nvme_cmd->add_option("--size", nvme.size, "namespace size in bytes")->required()
+      ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 50));
+  nvme_cmd->add_option("--latency-us", nvme.latency_us, "added latency per I/O command")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{10'000'000}));
+  nvme_cmd->add_option("--serial", nvme.serial, "serial number (Identify Controller SN)");
+  nvme_cmd->add_option("--block-size", nvme.block_size, "logical block size")
+      ->check(CLI::IsMember({512, 4096}));
+  CLI11_PARSE(app, argc, argv);
+
+  if (nvme.size % nvme.block_size != 0) {
+    spdlog::error("uldd-hw: --size {} is not a multiple of the block size {}", nvme.size,
+                  nvme.block_size);
+    return 2;
+  }
+  if (Status s = run_nvme(nvme); !s.ok()) {
+    spdlog::error("uldd-hw: {}", s.error().describe());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,232 @@
+// uldd-nvme-driver: the isolated NVMe driver process. The supervisor spawns it
+// with exactly the fds of abi/driver_fds.h; it opens no files and needs no
+// privileges. It validates every region it is handed, brings the controller
+// up, and serves the shim's rings with DriverLoop until SIGTERM/SIGINT.
+//
+//   uldd-nvme-driver --uio=emulated --device NAME
+//     fd 3 control block, 4 ring region, 5 checkpoint, 6 driver-wake eventfd,
+//     7 shim-wake eventfd, 8 DMA memfd, 9 BAR0 memfd, 10 IRQ eventfd,
+//     11 doorbell eventfd (emulated backend)
+//   --uio=kernel is accepted but the kernel backend is not built in yet.
+//
+// Exit codes:
+//   0  stopped by SIGTERM/SIGINT: in-flight commands drained (or the drain
+//      timeout passed); the controller is left running for the next driver
+//   1  runtime failure: ring protocol violation by the peer, controller fatal
+//      status, fd error (DriverStatus: state kFailed, last_error)
+//   2  bad command line
+//   3  bad environment: a required fd is not open, or a region fails its
+//      magic/version/layout/config check
+//   4  controller bring-up failed (reset, Identify, features, queue creation;
+//      DriverStatus: state kFailed, last_error)
+//   5  the requested UIO backend is not available in this build
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "abi/checkpoint.h"
+#include "abi/control_block.h"
+#include "abi/driver_fds.h"
+#include "abi/ring_region.h"
+#include "common/shared_memory.h"
+#include "drivers/nvme/driver_loop.h"
+#include "drivers/nvme/nvme_dma_layout.h"
+#include "drivers/nvme/nvme_driver.h"
+#include "uio/emulated_uio.h"
+
+namespace {
+
+using namespace uldd;
+
+enum ExitCode : int {
+  kExitStopped = 0,
+  kExitRuntimeFailure = 1,
+  kExitUsage = 2,
+  kExitEnvironment = 3,
+  kExitBringUp = 4,
+  kExitBackendUnavailable = 5,
+};
+
+std::atomic<bool> g_stop{false};
+std::atomic<drivers::DriverLoop*> g_loop{nullptr};
+
+void on_stop_signal(int) {
+  g_stop.store(true, std::memory_order_relaxed);
+  if (drivers::DriverLoop* loop = g_loop.load(std::memory_order_relaxed)) loop->request_stop();
+}
+
+const char* fd_role(int fd) {
+  switch (fd) {
+    case abi::kFdControlBlock: return "control block memfd";
+    case abi::kFdRingRegion: return "ring region memfd";
+    case abi::kFdCheckpoint: return "checkpoint memfd";
+    case abi::kFdDriverWake: return "driver-wake eventfd";
+    case abi::kFdShimWake: return "shim-wake eventfd";
+    case abi::kFdDma: return "DMA memfd";
+    case abi::kFdUioBar: return "UIO BAR0";
+    case abi::kFdUioIrq: return "UIO IRQ";
+    case abi::kFdUioAux: return "UIO aux (doorbell eventfd / PCI config)";
+    default: return "?";
+  }
+}
+
+void setup_logging(const std::string& device) {
+  auto logger = spdlog::stderr_logger_st("uldd-nvme-driver");
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [uldd-nvme-driver " + device + " " +
+                      std::to_string(::getpid()) + "] [%l] %v");
+  spdlog::set_default_logger(logger);
+}
+
+// Everything the process holds for its lifetime.
+struct Attached {
+  SharedMemory control;
+  SharedMemory rings;
+  SharedMemory checkpoint;
+  UniqueFd driver_wake;
+  UniqueFd shim_wake;
+  abi::RingRegionView ring_view{};
+  abi::DriverConfig config{};
+};
+
+// Maps fds 3..5 and checks each region; returns "" or what is wrong.
+std::string attach_regions(Attached* a) {
+  auto cb = SharedMemory::attach(UniqueFd(abi::kFdControlBlock), sizeof(abi::ControlBlock), "control block");
+  if (!cb) return cb.error().describe();
+  a->control = std::move(cb.value());
+  auto* block = a->control.as<abi::ControlBlock>();
+  uint32_t magic = abi::load_shared(block->magic);
+  uint32_t version = abi::load_shared(block->version);
+  if (magic != abi::kControlBlockMagic) return "control block: bad magic";
+  if (version != abi::kAbiVersion)
+    return "control block: ABI version " + std::to_string(version) + ", expected " + std::to_string(abi::kAbiVersion);
+  std::memcpy(&a->config, &block->config, sizeof a->config);  // copied once, then checked
+
+  auto rings = SharedMemory::attach(UniqueFd(abi::kFdRingRegion), sizeof(abi::RingRegionHeader), "ring region");
+  if (!rings) return rings.error().describe();
+  a->rings = std::move(rings.value());
+  abi::RingRegionHeader h;
+  std::memcpy(&h, a->rings.data(), sizeof h);
+  std::string bad = abi::check_ring_region_header(h, a->rings.size());
+  if (!bad.empty()) return bad;
+  a->ring_view = abi::RingRegionView{a->rings.data(), h};
+
+  auto ckpt = SharedMemory::attach(UniqueFd(abi::kFdCheckpoint), sizeof(abi::CheckpointRegion), "checkpoint region");
+  if (!ckpt) return ckpt.error().describe();
+  a->checkpoint = std::move(ckpt.value());
+
+  a->driver_wake = UniqueFd(abi::kFdDriverWake);
+  a->shim_wake = UniqueFd(abi::kFdShimWake);
+  return "";
+}
+
+int run(const std::string& backend, const std::string& device) {
+  setup_logging(device);
+
+  // SIGTERM/SIGINT stay blocked except while the loop sleeps (ppoll), so a
+  // stop request can never slip in between the loop's check and its sleep.
+  sigset_t stop_signals, sleep_mask;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigprocmask(SIG_BLOCK, &stop_signals, &sleep_mask);
+  sigdelset(&sleep_mask, SIGTERM);
+  sigdelset(&sleep_mask, SIGINT);
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  for (int fd = abi::kFdControlBlock; fd < abi::kDriverFdCount; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0) {
+      spdlog::critical("fd {} ({}) is not open: uldd-nvme-driver must be spawned by uldd-supervisor "
+                       "with the fds of abi/driver_fds.h", fd, fd_role(fd));
+      return kExitEnvironment;
+    }
+  }
+  Attached a;
+  std::string bad = attach_regions(&a);
+  if (!bad.empty()) {
+    spdlog::critical("refusing to start: {}", bad);
+    return kExitEnvironment;
+  }
+  auto* cb = a.control.as<abi::ControlBlock>();
+  abi::store_shared(cb->status.pid, static_cast<int32_t>(::getpid()));
+  abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));
+
+  if (backend == "kernel") {
+    // uio/kernel_uio.{h,cc} is being written; until it is linked in, say so.
+    std::string what = "--uio=kernel: the kernel UIO backend is not built into this binary yet";
+    spdlog::critical("{}", what);
+    drivers::record_driver_failure(cb, what);
+    return kExitBackendUnavailable;
+  }
+  auto dev = uio::EmulatedUio::attach(UniqueFd(abi::kFdUioBar), UniqueFd(abi::kFdDma), UniqueFd(abi::kFdUioIrq),
+                                      UniqueFd(abi::kFdUioAux));
+  if (!dev) {
+    spdlog::critical("refusing to start: {}", dev.error().describe());
+    drivers::record_driver_failure(cb, dev.error().describe());
+    return kExitEnvironment;
+  }
+  bad = drivers::check_driver_config(a.config, dev.value()->dma().size());
+  if (!bad.empty()) {
+    spdlog::critical("refusing to start: {}", bad);
+    drivers::record_driver_failure(cb, bad);
+    return kExitEnvironment;
+  }
+
+  auto driver = drivers::NvmeDriver::create(*dev.value(), a.config, cb,
+                                            a.checkpoint.as<abi::CheckpointRegion>());
+  if (!driver) {
+    spdlog::critical("refusing to start: {}", driver.error().describe());
+    drivers::record_driver_failure(cb, driver.error().describe());
+    return kExitEnvironment;
+  }
+  spdlog::info("backend {}, {} queue pair(s) x {}, max transfer {}, driver area {} of {} bytes",
+               dev.value()->backend_name(), a.config.io_queue_count, a.config.io_queue_depth,
+               a.config.max_transfer, driver.value()->layout().total_size, a.config.dma_driver_area_size);
+  Status up = driver.value()->bring_up();
+  if (!up) {
+    spdlog::critical("controller bring-up failed: {}", up.error().describe());
+    drivers::record_driver_failure(cb, up.error().describe());
+    return kExitBringUp;
+  }
+
+  drivers::DriverLoop::Options opts;
+  opts.heartbeat_interval = std::chrono::microseconds(a.config.heartbeat_interval_us);
+  opts.sleep_sigmask = &sleep_mask;
+  drivers::DriverLoop loop(*driver.value(), a.ring_view, a.driver_wake.get(), a.shim_wake.get(), cb, opts);
+  g_loop.store(&loop);
+  if (g_stop.load()) loop.request_stop();
+  Status s = loop.run();
+  g_loop.store(nullptr);
+  if (!s) return kExitRuntimeFailure;
+  return kExitStopped;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"uldd NVMe driver (isolated mode); spawned by uldd-supervisor"};
+  std::string backend;
+  std::string device;
+  app.add_option("--uio", backend, "UIO backend: emulated (device model uldd-hw) or kernel (/dev/uioN)")
+      ->required()
+      ->check(CLI::IsMember({"emulated", "kernel"}));
+  app.add_option("--device", device, "device name, used in log lines")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  return run(backend, device);
+}
