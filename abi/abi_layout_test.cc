@@ -78,6 +78,10 @@ struct LayoutCase {
   uint64_t region_size;
 };
 
+void PrintTo(const LayoutCase& c, std::ostream* os) {
+  *os << "capacity " << c.capacity;
+}
+
 class RingRegionLayoutTest : public testing::TestWithParam<LayoutCase> {};
 
 TEST_P(RingRegionLayoutTest, MatchesTheDocumentedLayout) {

@@ -76,7 +76,7 @@ struct ControlBlock {
   uint8_t reserved1[64];
   DriverStatus status;                        // driver
   FaultPointArming faults[kMaxArmedFaults];   // supervisor
-  uint8_t reserved2[4096 - 448 - sizeof(FaultPointArming) * kMaxArmedFaults];
+  uint8_t reserved2[4096 - 448];
 };
 static_assert(sizeof(ControlBlock) == 4096);
 static_assert(offsetof(ControlBlock, magic) == 0);

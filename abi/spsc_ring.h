@@ -105,7 +105,10 @@ class SpscProducer {
   // space appeared meanwhile (flag already cleared; do not sleep).
   bool prepare_wait_for_space() {
     ring_detail::store(indices_->producer.producer_needs_wakeup, 1, std::memory_order_seq_cst);
-    if (free_slots() > 0) {
+    // The re-check is the second half of the Dekker pair: seq_cst, like the
+    // consumer's store of head in release().
+    uint32_t head = ring_detail::load(indices_->consumer.head, std::memory_order_seq_cst);
+    if (tail_ - head < mask_ + 1) {
       finish_wait_for_space();
       return true;
     }

@@ -130,6 +130,10 @@ struct StressCase {
   uint32_t count;
 };
 
+void PrintTo(const StressCase& c, std::ostream* os) {
+  *os << c.count << " descriptors, capacity " << c.capacity;
+}
+
 class SpscRingStressTest : public testing::TestWithParam<StressCase> {};
 
 TEST_P(SpscRingStressTest, TwoProcessesEchoEveryDescriptorInOrder) {

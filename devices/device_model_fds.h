@@ -5,20 +5,21 @@
 // socket, and a model started by hand from a test harness needs only dup2().
 #pragma once
 
-namespace uldd::devices {
+namespace uldd::hw {
 
 enum DeviceModelFd : int {
-  // BAR0 memfd: registers and doorbells. Created by the supervisor; the driver
-  // writes CC/AQA/ASQ/ACQ/INTMS/INTMC/doorbells, the model writes CAP/VS/CSTS.
-  kBarFd = 3,
+  // BAR0 memfd (at least 0x2000 bytes): registers and doorbells. Created by the
+  // supervisor; the driver writes CC/AQA/ASQ/ACQ/INTMS/INTMC/doorbells, the
+  // model writes CAP/VS/CSTS.
+  kModelFdBar = 3,
   // DMA region memfd: queues, PRP lists and data buffers, addressed by IOVA =
   // offset into the region. Created by the supervisor; written by all three.
-  kDmaFd = 4,
+  kModelFdDma = 4,
   // Interrupt eventfd: the model signals it, the driver waits on it.
-  kIrqFd = 5,
+  kModelFdIrq = 5,
   // Doorbell eventfd: the driver kicks it after every register write (as a KVM
   // ioeventfd would), the model waits on it and then looks at what changed.
-  kDoorbellFd = 6,
+  kModelFdDoorbell = 6,
 };
 
-}  // namespace uldd::devices
+}  // namespace uldd::hw

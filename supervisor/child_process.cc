@@ -1,5 +1,6 @@
 #include "supervisor/child_process.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -10,7 +11,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/process/v2/posix/bind_fd.hpp>
+#include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/process.hpp>
 #include <cstring>
 
@@ -30,12 +31,46 @@ struct ChildSetup {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Own process group: a terminal's Ctrl-C reaches the supervisor only, which
+    // then stops drivers and models in order (shim drained first).
+    if (setpgid(0, 0) != 0) return bp::error_code(errno, bp::system_category());
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return bp::error_code(errno, bp::system_category());
     if (switch_user) {
       if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
         return bp::error_code(errno, bp::system_category());
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return bp::error_code(errno, bp::system_category());
+    return {};
+  }
+};
+
+// Binds the spec's fds at their target numbers in the child. Boost 1.81's own
+// posix::bind_fd falls off the end of its on_setup (no return value) and
+// dup2s one fd at a time, which clobbers a source that is another fd's
+// target; this does it in two steps: every source first moves above the
+// targets, then each lands on its number.
+struct BindFds {
+  const std::vector<std::pair<int, int>>* fds;  // {target, source}
+
+  template <class Launcher>
+  bp::error_code on_setup(Launcher& launcher, const bp::filesystem::path&, const char* const*&) {
+    for (const auto& [target, source] : *fds) launcher.fd_whitelist.push_back(target);
+    return {};
+  }
+  template <class Launcher>
+  bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*&) {
+    int moved[64];
+    size_t n = 0;
+    for (const auto& [target, source] : *fds) {
+      if (n == 64) return bp::error_code(E2BIG, bp::system_category());
+      moved[n] = ::fcntl(source, F_DUPFD_CLOEXEC, 64);
+      if (moved[n] < 0) return bp::error_code(errno, bp::system_category());
+      ++n;
+    }
+    n = 0;
+    for (const auto& [target, source] : *fds) {
+      if (::dup2(moved[n++], target) < 0) return bp::error_code(errno, bp::system_category());
+    }
     return {};
   }
 };
@@ -52,35 +87,11 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
     setup.switch_user = true;
   }
 
-  std::vector<bp::posix::bind_fd> binds;
-  binds.reserve(spec.fds.size());
-  // bind_fd is an initializer per fd; the launcher takes them one by one, so
-  // they are folded into one initializer that forwards to each.
-  struct BindAll {
-    std::vector<bp::posix::bind_fd>* binds;
-    template <class Launcher>
-    bp::error_code on_setup(Launcher& l, const bp::filesystem::path& p, const char* const*& c) {
-      for (auto& b : *binds) {
-        auto ec = b.on_setup(l, p, c);
-        if (ec) return ec;
-      }
-      return {};
-    }
-    template <class Launcher>
-    bp::error_code on_exec_setup(Launcher& l, const bp::filesystem::path& p, const char* const*& c) {
-      for (auto& b : *binds) {
-        auto ec = b.on_exec_setup(l, p, c);
-        if (ec) return ec;
-      }
-      return {};
-    }
-  };
-  for (const auto& [target, fd] : spec.fds) binds.emplace_back(target, fd);
 
   boost::asio::io_context ctx;
   bp::error_code ec;
   bp::posix::default_launcher launcher;
-  auto proc = launcher(ctx, ec, spec.executable.string(), spec.args, BindAll{&binds}, setup);
+  auto proc = launcher(ctx, ec, spec.executable.string(), spec.args, BindFds{&spec.fds}, setup);
   if (ec) return Error{ec.value(), spec.role + ": cannot start " + spec.executable.string()};
 
   ChildProcess child;

@@ -5,9 +5,10 @@
 // Spawning goes through Boost.Process v2. The child gets exactly the fds
 // named in `fds` (bound at their target numbers) plus stdio; every other fd is
 // closed before exec. In the child, before exec: the signal mask is cleared
-// (the supervisor blocks signals for its signalfd), no_new_privs is set, the
-// child dies with the supervisor (PDEATHSIG), and it switches to `user` if one
-// is given.
+// (the supervisor blocks signals for its signalfd), the child gets its own
+// process group (a terminal's Ctrl-C reaches only the supervisor, which stops
+// children in order), no_new_privs is set, the child dies with the supervisor
+// (PDEATHSIG), and it switches to `user` if one is given.
 #pragma once
 
 #include <sys/types.h>

@@ -22,9 +22,11 @@ struct DiskDeviceConfig {
   std::string name;                       // [[disk]] name = "disk0"; [a-z0-9_-]{1,15}, unique
   DriverMode mode = DriverMode::kIsolated;
   // Device model (uldd-hw) and its media.
-  std::filesystem::path backing_file;     // created sparse at `size_bytes` if missing
-  uint64_t size_bytes = 256ull << 20;     // "256MiB", "1GiB", or a byte count; multiple of 4096
-  uint32_t model_latency_us = 0;          // added latency per command (0 = as fast as the file)
+  std::filesystem::path backing_file;     // created sparse at `size_bytes` if missing; required
+                                          //   with uio = "emulated"
+  uint64_t size_bytes = 256ull << 20;     // TOML key `size`: "256MiB", "1GiB", or a byte count;
+                                          //   > 0, multiple of 4096
+  uint32_t model_latency_us = 0;          // added latency per command, <= 1 s (0 = none)
   // UIO backend: "emulated" (uldd-hw) or "kernel:<pci bdf>" (issue: real devices).
   std::string uio = "emulated";
   // Driver and rings.
@@ -35,16 +37,16 @@ struct DiskDeviceConfig {
   uint32_t buffers = 256;                 // DMA data buffers of max_transfer bytes each
   uint32_t irq_coalesce_threshold = 1;    // completions per interrupt, 1..256
   uint32_t irq_coalesce_time_us = 0;      // interrupt hold-off, multiple of 100, <= 25500
-  uint32_t heartbeat_interval_ms = 100;
+  uint32_t heartbeat_interval_ms = 100;   // 1..60000
   // Frontends (empty path = off).
   std::filesystem::path fuse_path;        // regular file the FUSE filesystem is mounted on
   std::filesystem::path nbd_socket;       // unix socket of the NBD server; export name = `name`
 };
 
 struct SupervisorConfig {
-  std::filesystem::path runtime_dir = "/run/uldd";
+  std::filesystem::path runtime_dir = "/run/uldd";  // absolute
   std::string log_level = "info";          // trace|debug|info|warn|error
-  uint32_t status_interval_ms = 2000;      // periodic one-line status per device; 0 = off
+  uint32_t status_interval_ms = 2000;      // periodic one-line status per device; 0 = off, <= 1 day
   std::string driver_user;                 // user the drivers run as; "" = stay as we are
   std::vector<DiskDeviceConfig> disks;
 };

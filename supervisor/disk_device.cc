@@ -9,6 +9,7 @@
 
 #include "abi/driver_fds.h"
 #include "devices/device_model_fds.h"
+#include "devices/nvme/nvme_spec.h"
 #include "drivers/nvme/nvme_driver.h"
 #include "shim/direct_driver_port.h"
 #include "shim/disk_shim.h"
@@ -97,6 +98,17 @@ Status DiskDevice::start_model(const std::filesystem::path& bin_dir) {
   auto child = ChildProcess::spawn(spec);
   if (!child) return child.error();
   model_ = std::move(child.value());
+  // The model writes CAP and VS once it has initialised the BAR; a driver
+  // started earlier could see its CC write wiped by that power-on reset.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (uio::load_register(res_.bar.data(), nvme::kRegVs) != nvme::kVersion14) {
+    if (auto status = model_.try_reap())
+      return plain_error(cfg_.name + ": device model " + ChildProcess::describe_status(*status) +
+                         " during start-up");
+    if (std::chrono::steady_clock::now() > deadline)
+      return plain_error(cfg_.name + ": device model did not come up within 10 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return {};
 }
 
@@ -206,6 +218,8 @@ void DiskDevice::stop() {
   if (model_.running()) model_.terminate(std::chrono::seconds(5));
   spdlog::info("{}: stopped", cfg_.name);
 }
+
+DiskDevice::DiskDevice(DiskDeviceConfig cfg) : cfg_(std::move(cfg)) {}
 
 DiskDevice::~DiskDevice() { stop(); }
 

@@ -55,7 +55,7 @@ class DiskDevice {
   std::string status_line(std::chrono::steady_clock::duration since_last);
 
  private:
-  explicit DiskDevice(DiskDeviceConfig cfg) : cfg_(std::move(cfg)) {}
+  explicit DiskDevice(DiskDeviceConfig cfg);
   Status start_model(const std::filesystem::path& bin_dir);
   Status start_isolated_driver(const std::filesystem::path& bin_dir, const std::string& user);
   Status start_colocated_driver();

@@ -16,8 +16,8 @@ namespace uldd::nvme {
 // Interrupt aggregation, §5.21.1.8: fire when `threshold` entries are waiting
 // or when the oldest has waited `time`, whichever comes first.
 struct Coalescing {
-  uint32_t threshold = 1;               // entries (THR + 1)
-  std::chrono::microseconds time{0};    // TIME * 100 us; 0 means no delay
+  uint32_t threshold = 1;             // entries (THR + 1)
+  std::chrono::microseconds time{0};  // TIME * 100 us; 0 means no delay
 };
 
 class CompletionQueue {
@@ -79,9 +79,9 @@ class CompletionQueue {
   uint16_t id_ = 0;
   std::byte* base_ = nullptr;
   uint32_t size_ = 0;
-  uint32_t head_ = 0;      // last head doorbell value accepted
-  uint32_t tail_ = 0;      // next slot the controller writes
-  bool phase_ = true;      // phase tag of the current pass; starts at 1 (§4.6)
+  uint32_t head_ = 0;  // last head doorbell value accepted
+  uint32_t tail_ = 0;  // next slot the controller writes
+  bool phase_ = true;  // phase tag of the current pass; starts at 1 (§4.6)
   bool irq_enabled_ = false;
   uint16_t vector_ = 0;
   std::vector<Pending> pending_;  // ring, sized at open(): no allocation per command

@@ -78,8 +78,8 @@ Status FileBackingStore::flush() {
 }
 
 Status FileBackingStore::deallocate(uint64_t offset, uint64_t length) {
-  if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
+  if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                  static_cast<off_t>(length)) != 0) {
     // Deallocate is advisory: a file system without hole punching keeps the data.
     if (errno == EOPNOTSUPP) return {};
     return errno_error("fallocate(PUNCH_HOLE, " + path_ + ")");

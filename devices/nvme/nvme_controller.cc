@@ -41,8 +41,7 @@ Result<std::unique_ptr<NvmeController>> NvmeController::create(std::span<std::by
 }
 
 NvmeController::NvmeController(std::span<std::byte> bar, std::span<std::byte> dma,
-                               BackingStore& store, InterruptSink irq,
-                               NvmeControllerConfig config)
+                               BackingStore& store, InterruptSink irq, NvmeControllerConfig config)
     : bar_(bar),
       dma_(dma),
       store_(store),

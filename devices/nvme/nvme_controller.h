@@ -29,9 +29,9 @@
 namespace uldd::nvme {
 
 struct NvmeControllerConfig {
-  std::string serial = "ULDD0001";      // Identify Controller SN
-  std::string model = "uldd-hw NVMe";   // Identify Controller MN
-  uint32_t lba_shift = 9;               // logical block size 2^lba_shift (9 or 12)
+  std::string serial = "ULDD0001";          // Identify Controller SN
+  std::string model = "uldd-hw NVMe";       // Identify Controller MN
+  uint32_t lba_shift = 9;                   // logical block size 2^lba_shift (9 or 12)
   std::chrono::microseconds io_latency{0};  // added before an I/O completion is posted
 };
 
@@ -91,8 +91,8 @@ class NvmeController {
     uint16_t io_sq_allocated = kMaxIoQueuePairs;  // Number of Queues (07h), 1's based
     uint16_t io_cq_allocated = kMaxIoQueuePairs;
     bool queues_negotiated = false;
-    uint16_t coalescing = 0;      // Interrupt Coalescing (08h): THR 7:0, TIME 15:8
-    bool write_cache = true;      // Volatile Write Cache (06h): WCE
+    uint16_t coalescing = 0;  // Interrupt Coalescing (08h): THR 7:0, TIME 15:8
+    bool write_cache = true;  // Volatile Write Cache (06h): WCE
   };
   // What an admin command produced. complete = false: no CQE (yet), as for an
   // Asynchronous Event Request that waits for an event.
@@ -149,9 +149,9 @@ class NvmeController {
   uint32_t cc_ = 0;    // last CC value acted upon
   uint32_t csts_ = 0;  // what the model last wrote to CSTS
   const char* fatal_reason_ = nullptr;
-  uint32_t interrupt_mask_ = 0;    // INTMS/INTMC state, one bit per vector
-  uint32_t pending_vectors_ = 0;   // due but not yet raised (e.g. masked)
-  bool aer_outstanding_ = false;   // an Asynchronous Event Request is parked
+  uint32_t interrupt_mask_ = 0;   // INTMS/INTMC state, one bit per vector
+  uint32_t pending_vectors_ = 0;  // due but not yet raised (e.g. masked)
+  bool aer_outstanding_ = false;  // an Asynchronous Event Request is parked
   Features features_;
   SubmissionQueue sqs_[kMaxIoQueuePairs + 1];
   CompletionQueue cqs_[kMaxIoQueuePairs + 1];

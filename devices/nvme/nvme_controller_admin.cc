@@ -12,18 +12,22 @@ namespace uldd::nvme {
 namespace {
 
 // Status codes and opcodes nvme_spec.h does not carry (only the model needs them).
-constexpr uint8_t kOpAsyncEventRequest = 0x0C;         // §5, Figure 139
-constexpr uint8_t kCommandSequenceError = 0x0C;        // generic, §4.6.1.2.1
-constexpr uint8_t kAsyncEventLimitExceeded = 0x05;     // command specific, §5.2.1
-constexpr uint8_t kInvalidInterruptVector = 0x08;      // command specific, §5.3.1
-constexpr uint8_t kFeatureNotSaveable = 0x0D;          // command specific, §5.21.1
-constexpr uint32_t kFeatureChangeable = 1u << 2;       // Get Features SEL = 011b, §5.15.1
+constexpr uint8_t kOpAsyncEventRequest = 0x0C;      // §5, Figure 139
+constexpr uint8_t kCommandSequenceError = 0x0C;     // generic, §4.6.1.2.1
+constexpr uint8_t kAsyncEventLimitExceeded = 0x05;  // command specific, §5.2.1
+constexpr uint8_t kInvalidInterruptVector = 0x08;   // command specific, §5.3.1
+constexpr uint8_t kFeatureNotSaveable = 0x0D;       // command specific, §5.21.1
+constexpr uint32_t kFeatureChangeable = 1u << 2;    // Get Features SEL = 011b, §5.15.1
 // FUSE (CDW0 9:8) and PSDT (CDW0 15:14) within the flags byte: the model
 // supports neither fused commands nor SGLs.
 constexpr uint8_t kUnsupportedFlags = 0xC3;
 
-uint16_t generic(uint8_t sc) { return status::make(status::kTypeGeneric, sc, sc != 0); }
-uint16_t specific(uint8_t sc) { return status::make(status::kTypeCommandSpecific, sc, true); }
+uint16_t generic(uint8_t sc) {
+  return status::make(status::kTypeGeneric, sc, sc != 0);
+}
+uint16_t specific(uint8_t sc) {
+  return status::make(status::kTypeCommandSpecific, sc, true);
+}
 
 }  // namespace
 
@@ -180,8 +184,10 @@ NvmeController::AdminResult NvmeController::set_features(const SubmissionEntry& 
       for (uint16_t q = 1; q <= kMaxIoQueuePairs; ++q) {
         if (sqs_[q].active || cqs_[q].active()) return {generic(kCommandSequenceError)};
       }
-      features_.io_sq_allocated = static_cast<uint16_t>(std::min<uint32_t>(nsqr + 1, kMaxIoQueuePairs));
-      features_.io_cq_allocated = static_cast<uint16_t>(std::min<uint32_t>(ncqr + 1, kMaxIoQueuePairs));
+      features_.io_sq_allocated =
+          static_cast<uint16_t>(std::min<uint32_t>(nsqr + 1, kMaxIoQueuePairs));
+      features_.io_cq_allocated =
+          static_cast<uint16_t>(std::min<uint32_t>(ncqr + 1, kMaxIoQueuePairs));
       features_.queues_negotiated = true;
       return {0, uint32_t(features_.io_sq_allocated - 1) |
                      (uint32_t(features_.io_cq_allocated - 1) << 16)};

@@ -19,13 +19,17 @@ struct DsmRange {
 static_assert(sizeof(DsmRange) == 16);
 static_assert(offsetof(DsmRange, slba) == 8);
 
-constexpr uint8_t kUnsupportedFlags = 0xC3;   // FUSE and PSDT, see the admin file
-constexpr uint32_t kFua = 1u << 30;           // Read/Write CDW12 bit 30, §6.15
-constexpr uint32_t kDeallocate = 1u << 2;     // DSM CDW11 AD, §6.7
+constexpr uint8_t kUnsupportedFlags = 0xC3;  // FUSE and PSDT, see the admin file
+constexpr uint32_t kFua = 1u << 30;          // Read/Write CDW12 bit 30, §6.15
+constexpr uint32_t kDeallocate = 1u << 2;    // DSM CDW11 AD, §6.7
 constexpr uint32_t kAllNamespaces = 0xFFFFFFFF;
 
-uint16_t generic(uint8_t sc) { return status::make(status::kTypeGeneric, sc, true); }
-uint16_t media(uint8_t sc) { return status::make(status::kTypeMedia, sc); }
+uint16_t generic(uint8_t sc) {
+  return status::make(status::kTypeGeneric, sc, true);
+}
+uint16_t media(uint8_t sc) {
+  return status::make(status::kTypeMedia, sc);
+}
 
 }  // namespace
 

@@ -10,7 +10,9 @@ namespace {
 
 constexpr uint64_t kPageMask = kPageSize - 1;
 
-uint16_t invalid_field() { return status::make(status::kTypeGeneric, status::kInvalidField, true); }
+uint16_t invalid_field() {
+  return status::make(status::kTypeGeneric, status::kInvalidField, true);
+}
 uint16_t transfer_error() {
   return status::make(status::kTypeGeneric, status::kDataTransferError, true);
 }

@@ -14,7 +14,7 @@ namespace uldd::nvme {
 struct SubmissionQueue {
   bool active = false;
   uint16_t id = 0;
-  uint16_t cqid = 0;               // the CQ its completions go to
+  uint16_t cqid = 0;                // the CQ its completions go to
   const std::byte* base = nullptr;  // validated: base .. base + size * 64 is inside DMA
   uint32_t size = 0;                // entries (1's based)
   uint32_t head = 0;                // next entry the controller fetches

@@ -9,6 +9,8 @@
 //                [--block-size 512|4096]
 #include <poll.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -16,9 +18,6 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "common/event_fd.h"
 #include "common/shared_memory.h"
@@ -53,15 +52,14 @@ uldd::Result<uldd::UniqueFd> termination_signals() {
 }
 
 Status run_nvme(const NvmeOptions& opt) {
-  using uldd::devices::DeviceModelFd;
-  auto bar = uldd::SharedMemory::attach(uldd::UniqueFd(DeviceModelFd::kBarFd), 0x2000,
-                                        "BAR0 (fd 3)");
+  auto bar =
+      uldd::SharedMemory::attach(uldd::UniqueFd(uldd::hw::kModelFdBar), 0x2000, "BAR0 (fd 3)");
   if (!bar) return bar.error();
-  auto dma = uldd::SharedMemory::attach(uldd::UniqueFd(DeviceModelFd::kDmaFd), 4096,
-                                        "DMA region (fd 4)");
+  auto dma =
+      uldd::SharedMemory::attach(uldd::UniqueFd(uldd::hw::kModelFdDma), 4096, "DMA region (fd 4)");
   if (!dma) return dma.error();
-  uldd::EventFd irq = uldd::EventFd::adopt(uldd::UniqueFd(DeviceModelFd::kIrqFd));
-  uldd::EventFd doorbell = uldd::EventFd::adopt(uldd::UniqueFd(DeviceModelFd::kDoorbellFd));
+  uldd::EventFd irq = uldd::EventFd::adopt(uldd::UniqueFd(uldd::hw::kModelFdIrq));
+  uldd::EventFd doorbell = uldd::EventFd::adopt(uldd::UniqueFd(uldd::hw::kModelFdDoorbell));
 
   auto store = uldd::nvme::FileBackingStore::open(opt.backing, opt.size);
   if (!store) return store.error();
@@ -77,10 +75,10 @@ Status run_nvme(const NvmeOptions& opt) {
   if (!controller) return controller.error();
   NvmeController& ctrl = **controller;
 
-  spdlog::info("uldd-hw: nvme device, {} bytes ({} blocks of {}), backing file {}, latency {} us, "
-               "DMA region {} bytes",
-               opt.size, ctrl.namespace_blocks(), opt.block_size, opt.backing, opt.latency_us,
-               dma->size());
+  spdlog::info(
+      "uldd-hw: nvme device, {} bytes ({} blocks of {}), backing file {}, latency {} us, "
+      "DMA region {} bytes",
+      opt.size, ctrl.namespace_blocks(), opt.block_size, opt.backing, opt.latency_us, dma->size());
 
   pollfd fds[2] = {{doorbell.fd(), POLLIN, 0}, {signals->get(), POLLIN, 0}};
   uint32_t last_csts = ctrl.csts();
@@ -115,8 +113,8 @@ Status run_nvme(const NvmeOptions& opt) {
   }
   if (Status s = ctrl.flush(); !s.ok()) return s;
   const auto& st = ctrl.stats();
-  spdlog::info("uldd-hw: exit after {} commands ({} errors), {} interrupts", st.commands,
-               st.errors, st.interrupts);
+  spdlog::info("uldd-hw: exit after {} commands ({} errors), {} interrupts", st.commands, st.errors,
+               st.interrupts);
   return {};
 }
 
@@ -130,7 +128,8 @@ int main(int argc, char** argv) {
   CLI::App* nvme_cmd = app.add_subcommand("nvme", "NVMe 1.4 controller with one namespace");
   nvme_cmd->add_option("--backing", nvme.backing, "media file (created sparse if missing)")
       ->required();
-  nvme_cmd->add_option("--size", nvme.size, "namespace size in bytes")->required()
+  nvme_cmd->add_option("--size", nvme.size, "namespace size in bytes")
+      ->required()
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 50));
   nvme_cmd->add_option("--latency-us", nvme.latency_us, "added latency per I/O command")
       ->check(CLI::Range(uint64_t{0}, uint64_t{10'000'000}));

@@ -71,7 +71,8 @@ Status DriverLoop::fail(const Error& e) {
 Status DriverLoop::take_requests(bool* did_work) {
   bool corrupt = false;
   uint32_t ready = requests_.available(&corrupt);
-  if (corrupt) return plain_error("request ring: producer tail is more than capacity ahead of our head");
+  if (corrupt)
+    return plain_error("request ring: producer tail is more than capacity ahead of our head");
   uint32_t n = std::min({ready, driver_.free_slots(), kBatchMax});
   if (n == 0) return {};
   for (uint32_t i = 0; i < n; ++i) driver_.submit(requests_.peek(i));
@@ -112,7 +113,8 @@ Status DriverLoop::post_completions(bool* did_work) {
   }
   if (corrupt) return plain_error("completion ring: consumer head is ahead of our tail");
   if (cb_ != nullptr)
-    std::atomic_ref<uint64_t>(cb_->status.requests_done).store(requests_done_, std::memory_order_relaxed);
+    std::atomic_ref<uint64_t>(cb_->status.requests_done)
+        .store(requests_done_, std::memory_order_relaxed);
   return {};
 }
 
@@ -178,8 +180,9 @@ Status DriverLoop::run() {
         return {};
       }
       if (std::chrono::steady_clock::now() >= drain_deadline) {
-        spdlog::warn("stopped with {} command(s) in flight and {} completion(s) unposted after {} ms",
-                     driver_.outstanding(), backlog_.size() - backlog_head_, options_.drain_timeout.count());
+        spdlog::warn(
+            "stopped with {} command(s) in flight and {} completion(s) unposted after {} ms",
+            driver_.outstanding(), backlog_.size() - backlog_head_, options_.drain_timeout.count());
         return {};
       }
     }

@@ -56,8 +56,8 @@ class DriverLoop {
   // index words (the supervisor initialises the region before the spawn); a
   // request head that is not within capacity of the tail is reported by
   // run() as a corrupt ring. `cb` may be null (tests).
-  DriverLoop(NvmeDriver& driver, const abi::RingRegionView& rings, int driver_wake_fd, int shim_wake_fd,
-             abi::ControlBlock* cb, Options options);
+  DriverLoop(NvmeDriver& driver, const abi::RingRegionView& rings, int driver_wake_fd,
+             int shim_wake_fd, abi::ControlBlock* cb, Options options);
 
   // Runs until stopped (returns ok) or a fatal error (returns it, after
   // setting state kFailed and last_error).

@@ -27,8 +27,7 @@ class NvmeAdminQueue {
   // to `timeout` for its completion. A completion with an error status is an
   // Error naming `what` and the status; so is the timeout.
   Result<nvme::CompletionEntry> execute(nvme::SubmissionEntry sqe,
-                                        std::chrono::milliseconds timeout,
-                                        const std::string& what);
+                                        std::chrono::milliseconds timeout, const std::string& what);
 
   // Completions for other cids seen while waiting (a misbehaving device).
   uint64_t stray_completions() const { return stray_; }

@@ -35,7 +35,7 @@ struct NvmeCheckpointQueue {
   uint16_t cq_head;    // next CQ slot the driver will look at
   uint8_t cq_phase;    // phase tag that marks a new entry at cq_head
   uint8_t reserved0;
-  uint16_t inflight;   // commands handed to the controller and not yet completed
+  uint16_t inflight;  // commands handed to the controller and not yet completed
 };
 static_assert(sizeof(NvmeCheckpointQueue) == 16);
 static_assert(offsetof(NvmeCheckpointQueue, sq_tail) == 6);

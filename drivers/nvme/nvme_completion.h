@@ -30,7 +30,8 @@ inline bool take_completion(nvme::CompletionEntry* slot, uint16_t phase,
 inline abi::BlockStatus block_status(uint16_t status_field) {
   uint16_t sct = nvme::status::type(status_field);
   uint16_t sc = nvme::status::code(status_field);
-  if (sct == nvme::status::kTypeGeneric && sc == nvme::status::kSuccess) return abi::BlockStatus::kOk;
+  if (sct == nvme::status::kTypeGeneric && sc == nvme::status::kSuccess)
+    return abi::BlockStatus::kOk;
   if (sct == nvme::status::kTypeMedia) return abi::BlockStatus::kMediaError;
   return abi::BlockStatus::kIoError;
 }

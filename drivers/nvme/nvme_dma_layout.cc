@@ -9,7 +9,9 @@ namespace {
 
 constexpr uint64_t kPage = nvme::kPageSize;
 
-uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+uint64_t round_up(uint64_t v, uint64_t to) {
+  return (v + to - 1) / to * to;
+}
 
 uint32_t list_stride_for(uint32_t max_transfer) {
   // A transfer that starts anywhere (dword aligned) in a page touches at most

@@ -22,8 +22,10 @@ void store_relaxed(T& field, T value) {
 
 }  // namespace
 
-Result<std::unique_ptr<NvmeDriver>> NvmeDriver::create(uio::UioDevice& dev, const abi::DriverConfig& cfg,
-                                                       abi::ControlBlock* cb, abi::CheckpointRegion* ckpt) {
+Result<std::unique_ptr<NvmeDriver>> NvmeDriver::create(uio::UioDevice& dev,
+                                                       const abi::DriverConfig& cfg,
+                                                       abi::ControlBlock* cb,
+                                                       abi::CheckpointRegion* ckpt) {
   std::string bad = check_driver_config(cfg, dev.dma().size());
   if (!bad.empty()) return plain_error(bad);
   return std::unique_ptr<NvmeDriver>(new NvmeDriver(dev, cfg, cb, ckpt));
@@ -64,7 +66,8 @@ bool NvmeDriver::validate(const abi::BlockDescriptor& d) const {
   // Inside the shim's buffer area (never the driver area: no command may make
   // the device overwrite queues or PRP lists), dword aligned for PRP1 (§4.3).
   uint64_t dma_size = dev_.dma().size();
-  if (d.iova < cfg_.dma_buffer_area_offset || d.iova > dma_size || d.len > dma_size - d.iova) return false;
+  if (d.iova < cfg_.dma_buffer_area_offset || d.iova > dma_size || d.len > dma_size - d.iova)
+    return false;
   if (d.iova % 4 != 0) return false;
   uint64_t sectors = d.len / abi::kSectorSize;
   return d.lba < namespace_sectors_ && sectors <= namespace_sectors_ - d.lba;
@@ -116,7 +119,8 @@ void NvmeDriver::submit(const abi::BlockDescriptor& d) {
   if (static_cast<abi::BlockOp>(d.op) == abi::BlockOp::kFlush) {
     e.opcode = nvme::io::kFlush;
   } else {
-    e.opcode = static_cast<abi::BlockOp>(d.op) == abi::BlockOp::kRead ? nvme::io::kRead : nvme::io::kWrite;
+    e.opcode =
+        static_cast<abi::BlockOp>(d.op) == abi::BlockOp::kRead ? nvme::io::kRead : nvme::io::kWrite;
     PrpPair p = build_prps(dev_.dma(), d.iova, d.len, layout_.prp_list_offset(qi, cid));
     e.prp1 = p.prp1;
     e.prp2 = p.prp2;
@@ -168,14 +172,16 @@ size_t NvmeDriver::reap(std::span<abi::BlockDescriptor> out) {
       if (q.ring_cq_doorbell()) ++stats_.doorbells;
   }
   stats_.stray_completions = queue_counters_.stray;
-  stats_.device_errors = queue_counters_.device_errors + queue_counters_.stray + queue_counters_.bad_sq_head +
-                         admin_.stray_completions();
+  stats_.device_errors = queue_counters_.device_errors + queue_counters_.stray +
+                         queue_counters_.bad_sq_head + admin_.stray_completions();
   stats_.completed += n;
   if (n != 0 || consumed) publish_stats();
   return n;
 }
 
-int NvmeDriver::irq_fd() const { return dev_.irq_fd(); }
+int NvmeDriver::irq_fd() const {
+  return dev_.irq_fd();
+}
 
 Status NvmeDriver::on_interrupt() {
   auto taken = dev_.take_irq();

@@ -42,13 +42,13 @@ namespace uldd::drivers {
 // Counters the driver keeps privately and publishes to DriverStatus.
 struct NvmeDriverStats {
   uint64_t interrupts = 0;
-  uint64_t doorbells = 0;      // SQ tail and CQ head doorbell writes
-  uint64_t batches = 0;        // ring_doorbells() calls that had commands to send
-  uint64_t device_errors = 0;  // error completions + stray CQEs + bad SQ heads
-  uint64_t rejected = 0;       // descriptors refused (kInvalid) or over capacity
+  uint64_t doorbells = 0;          // SQ tail and CQ head doorbell writes
+  uint64_t batches = 0;            // ring_doorbells() calls that had commands to send
+  uint64_t device_errors = 0;      // error completions + stray CQEs + bad SQ heads
+  uint64_t rejected = 0;           // descriptors refused (kInvalid) or over capacity
   uint64_t stray_completions = 0;  // CQEs for an idle/unknown cid (part of device_errors)
-  uint64_t submitted = 0;      // commands sent to the device
-  uint64_t completed = 0;      // completions returned by reap() (including kInvalid)
+  uint64_t submitted = 0;          // commands sent to the device
+  uint64_t completed = 0;          // completions returned by reap() (including kInvalid)
 };
 
 class NvmeDriver {
@@ -129,8 +129,8 @@ class NvmeDriver {
 
   NvmeAdminQueue admin_;
   std::vector<NvmeIoQueue> queues_;
-  uint32_t cursor_ = 0;       // queue that takes this batch's commands
-  uint32_t reap_cursor_ = 0;  // queue reap() looks at first (fairness)
+  uint32_t cursor_ = 0;                        // queue that takes this batch's commands
+  uint32_t reap_cursor_ = 0;                   // queue reap() looks at first (fairness)
   std::vector<abi::BlockDescriptor> pending_;  // rejected, completed on next reap()
   size_t pending_taken_ = 0;
 

@@ -42,7 +42,8 @@ Status NvmeDriver::wait_ready(bool ready, const char* what) const {
   auto pause = std::chrono::microseconds(1);
   for (;;) {
     uint32_t csts = dev_.read32(nvme::kRegCsts);
-    if (csts == 0xFFFFFFFFu) return plain_error(std::string(what) + ": CSTS reads all ones (device gone)");
+    if (csts == 0xFFFFFFFFu)
+      return plain_error(std::string(what) + ": CSTS reads all ones (device gone)");
     if ((csts & nvme::csts::kReady) == (ready ? nvme::csts::kReady : 0u)) return {};
     if (ready && (csts & nvme::csts::kFatal) != 0)
       return plain_error(std::string(what) + ": controller fatal status (CSTS.CFS)");
@@ -62,7 +63,8 @@ Status NvmeDriver::check_contiguous(uint64_t iova, uint64_t len, const char* wha
                          " is not contiguous in device-address space (a queue needs contiguous "
                          "memory; use huge pages for the DMA region)");
   }
-  if ((base % kPage) != 0) return plain_error(std::string(what) + ": device address not page aligned");
+  if ((base % kPage) != 0)
+    return plain_error(std::string(what) + ": device address not page aligned");
   return {};
 }
 
@@ -70,8 +72,10 @@ Status NvmeDriver::bring_up() {
   up_ = false;
   uint64_t cap = dev_.read64(nvme::kRegCap);
   if (cap == ~uint64_t{0}) return plain_error("bring-up: CAP reads all ones (device gone)");
-  if ((nvme::cap::css(cap) & 1) == 0) return plain_error("bring-up: controller lacks the NVM command set (CAP.CSS)");
-  if (nvme::cap::mpsmin(cap) != 0) return plain_error("bring-up: controller does not support 4 KiB pages (CAP.MPSMIN)");
+  if ((nvme::cap::css(cap) & 1) == 0)
+    return plain_error("bring-up: controller lacks the NVM command set (CAP.CSS)");
+  if (nvme::cap::mpsmin(cap) != 0)
+    return plain_error("bring-up: controller does not support 4 KiB pages (CAP.MPSMIN)");
   if (cfg_.io_queue_depth > nvme::cap::mqes(cap) + 1 || kAdminQueueDepth > nvme::cap::mqes(cap) + 1)
     return plain_error("bring-up: io_queue_depth " + std::to_string(cfg_.io_queue_depth) +
                        " exceeds CAP.MQES+1 = " + std::to_string(nvme::cap::mqes(cap) + 1));
@@ -93,11 +97,14 @@ Status NvmeDriver::bring_up() {
   ULDD_TRY(check_contiguous(layout_.admin_sq_offset, kPage, "admin SQ"));
   ULDD_TRY(check_contiguous(layout_.admin_cq_offset, kPage, "admin CQ"));
   for (uint32_t q = 0; q < layout_.queue_count; ++q) {
-    ULDD_TRY(check_contiguous(layout_.io_sq_offset[q], uint64_t{cfg_.io_queue_depth} * 64, "I/O SQ"));
-    ULDD_TRY(check_contiguous(layout_.io_cq_offset[q], uint64_t{cfg_.io_queue_depth} * 16, "I/O CQ"));
+    ULDD_TRY(
+        check_contiguous(layout_.io_sq_offset[q], uint64_t{cfg_.io_queue_depth} * 64, "I/O SQ"));
+    ULDD_TRY(
+        check_contiguous(layout_.io_cq_offset[q], uint64_t{cfg_.io_queue_depth} * 16, "I/O CQ"));
   }
 
-  admin_ = NvmeAdminQueue(&dev_, layout_.admin_sq_offset, layout_.admin_cq_offset, kAdminQueueDepth, dstrd_);
+  admin_ = NvmeAdminQueue(&dev_, layout_.admin_sq_offset, layout_.admin_cq_offset, kAdminQueueDepth,
+                          dstrd_);
   dev_.write32(nvme::kRegAqa, nvme::aqa::make(kAdminQueueDepth, kAdminQueueDepth));
   dev_.write64(nvme::kRegAsq, dev_.dma().device_address(layout_.admin_sq_offset));
   dev_.write64(nvme::kRegAcq, dev_.dma().device_address(layout_.admin_cq_offset));
@@ -152,12 +159,15 @@ Status NvmeDriver::identify() {
   nvme::IdentifyNamespace ns;
   std::memcpy(&ns, buf, sizeof ns);
   uint32_t fmt = ns.flbas & 0xF;
-  if (fmt > ns.nlbaf || fmt >= 16) return plain_error("Identify Namespace: FLBAS names a format beyond NLBAF");
+  if (fmt > ns.nlbaf || fmt >= 16)
+    return plain_error("Identify Namespace: FLBAS names a format beyond NLBAF");
   const nvme::LbaFormat& lbaf = ns.lbaf[fmt];
   if (lbaf.lbads != 9)
-    return plain_error("Identify Namespace: LBA size " + std::to_string(lbaf.lbads < 32 ? 1ull << lbaf.lbads : 0) +
+    return plain_error("Identify Namespace: LBA size " +
+                       std::to_string(lbaf.lbads < 32 ? 1ull << lbaf.lbads : 0) +
                        " not supported (the driver needs 512-byte LBAs)");
-  if (lbaf.ms != 0) return plain_error("Identify Namespace: LBA format with metadata not supported");
+  if (lbaf.ms != 0)
+    return plain_error("Identify Namespace: LBA format with metadata not supported");
   if (ns.nsze == 0 || ns.nsze > (~uint64_t{0} >> 9))
     return plain_error("Identify Namespace: implausible NSZE " + std::to_string(ns.nsze));
   namespace_sectors_ = ns.nsze;
@@ -179,9 +189,9 @@ Status NvmeDriver::set_features() {
   uint32_t nsqa = r->dw0 & 0xFFFF;
   uint32_t ncqa = r->dw0 >> 16;
   if (nsqa < want || ncqa < want)
-    return plain_error("Set Features (Number of Queues): controller allocated " + std::to_string(nsqa + 1) +
-                       " SQs / " + std::to_string(ncqa + 1) + " CQs, need " +
-                       std::to_string(cfg_.io_queue_count));
+    return plain_error("Set Features (Number of Queues): controller allocated " +
+                       std::to_string(nsqa + 1) + " SQs / " + std::to_string(ncqa + 1) +
+                       " CQs, need " + std::to_string(cfg_.io_queue_count));
 
   // Interrupt Coalescing, §5.21.1.8: THR 7:0 (0's based), TIME 15:8 in
   // 100 us units (rounded down: never hold an interrupt longer than asked).
@@ -220,9 +230,14 @@ Status NvmeDriver::create_io_queues() {
     e.cdw11 = 1u | (uint32_t{qid} << 16);
     ULDD_TRY(admin_.execute(e, timeout_, "Create I/O SQ" + name));
 
-    NvmeIoQueue::Geometry g{qid, cfg_.io_queue_depth, layout_.cids_per_queue, layout_.io_sq_offset[q],
-                            layout_.io_cq_offset[q], dstrd_};
-    queues_.emplace_back(&dev_, g, shadow_.get(), static_cast<uint16_t>(q * layout_.cids_per_queue));
+    NvmeIoQueue::Geometry g{qid,
+                            cfg_.io_queue_depth,
+                            layout_.cids_per_queue,
+                            layout_.io_sq_offset[q],
+                            layout_.io_cq_offset[q],
+                            dstrd_};
+    queues_.emplace_back(&dev_, g, shadow_.get(),
+                         static_cast<uint16_t>(q * layout_.cids_per_queue));
   }
   return {};
 }
@@ -237,7 +252,8 @@ Status NvmeDriver::shutdown() {
     if (csts == 0xFFFFFFFFu) return plain_error("shutdown: CSTS reads all ones (device gone)");
     if ((csts & kCstsShstMask) == nvme::csts::kShutdownComplete) break;
     if (std::chrono::steady_clock::now() >= deadline)
-      return plain_error("shutdown: CSTS.SHST not complete within " + std::to_string(timeout_.count()) + " ms");
+      return plain_error("shutdown: CSTS.SHST not complete within " +
+                         std::to_string(timeout_.count()) + " ms");
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   up_ = false;

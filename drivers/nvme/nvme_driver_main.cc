@@ -65,16 +65,26 @@ void on_stop_signal(int) {
 
 const char* fd_role(int fd) {
   switch (fd) {
-    case abi::kFdControlBlock: return "control block memfd";
-    case abi::kFdRingRegion: return "ring region memfd";
-    case abi::kFdCheckpoint: return "checkpoint memfd";
-    case abi::kFdDriverWake: return "driver-wake eventfd";
-    case abi::kFdShimWake: return "shim-wake eventfd";
-    case abi::kFdDma: return "DMA memfd";
-    case abi::kFdUioBar: return "UIO BAR0";
-    case abi::kFdUioIrq: return "UIO IRQ";
-    case abi::kFdUioAux: return "UIO aux (doorbell eventfd / PCI config)";
-    default: return "?";
+    case abi::kFdControlBlock:
+      return "control block memfd";
+    case abi::kFdRingRegion:
+      return "ring region memfd";
+    case abi::kFdCheckpoint:
+      return "checkpoint memfd";
+    case abi::kFdDriverWake:
+      return "driver-wake eventfd";
+    case abi::kFdShimWake:
+      return "shim-wake eventfd";
+    case abi::kFdDma:
+      return "DMA memfd";
+    case abi::kFdUioBar:
+      return "UIO BAR0";
+    case abi::kFdUioIrq:
+      return "UIO IRQ";
+    case abi::kFdUioAux:
+      return "UIO aux (doorbell eventfd / PCI config)";
+    default:
+      return "?";
   }
 }
 
@@ -98,7 +108,8 @@ struct Attached {
 
 // Maps fds 3..5 and checks each region; returns "" or what is wrong.
 std::string attach_regions(Attached* a) {
-  auto cb = SharedMemory::attach(UniqueFd(abi::kFdControlBlock), sizeof(abi::ControlBlock), "control block");
+  auto cb = SharedMemory::attach(UniqueFd(abi::kFdControlBlock), sizeof(abi::ControlBlock),
+                                 "control block");
   if (!cb) return cb.error().describe();
   a->control = std::move(cb.value());
   auto* block = a->control.as<abi::ControlBlock>();
@@ -106,10 +117,12 @@ std::string attach_regions(Attached* a) {
   uint32_t version = abi::load_shared(block->version);
   if (magic != abi::kControlBlockMagic) return "control block: bad magic";
   if (version != abi::kAbiVersion)
-    return "control block: ABI version " + std::to_string(version) + ", expected " + std::to_string(abi::kAbiVersion);
+    return "control block: ABI version " + std::to_string(version) + ", expected " +
+           std::to_string(abi::kAbiVersion);
   std::memcpy(&a->config, &block->config, sizeof a->config);  // copied once, then checked
 
-  auto rings = SharedMemory::attach(UniqueFd(abi::kFdRingRegion), sizeof(abi::RingRegionHeader), "ring region");
+  auto rings = SharedMemory::attach(UniqueFd(abi::kFdRingRegion), sizeof(abi::RingRegionHeader),
+                                    "ring region");
   if (!rings) return rings.error().describe();
   a->rings = std::move(rings.value());
   abi::RingRegionHeader h;
@@ -118,7 +131,8 @@ std::string attach_regions(Attached* a) {
   if (!bad.empty()) return bad;
   a->ring_view = abi::RingRegionView{a->rings.data(), h};
 
-  auto ckpt = SharedMemory::attach(UniqueFd(abi::kFdCheckpoint), sizeof(abi::CheckpointRegion), "checkpoint region");
+  auto ckpt = SharedMemory::attach(UniqueFd(abi::kFdCheckpoint), sizeof(abi::CheckpointRegion),
+                                   "checkpoint region");
   if (!ckpt) return ckpt.error().describe();
   a->checkpoint = std::move(ckpt.value());
 
@@ -147,8 +161,10 @@ int run(const std::string& backend, const std::string& device) {
 
   for (int fd = abi::kFdControlBlock; fd < abi::kDriverFdCount; ++fd) {
     if (::fcntl(fd, F_GETFD) < 0) {
-      spdlog::critical("fd {} ({}) is not open: uldd-nvme-driver must be spawned by uldd-supervisor "
-                       "with the fds of abi/driver_fds.h", fd, fd_role(fd));
+      spdlog::critical(
+          "fd {} ({}) is not open: uldd-nvme-driver must be spawned by uldd-supervisor "
+          "with the fds of abi/driver_fds.h",
+          fd, fd_role(fd));
       return kExitEnvironment;
     }
   }
@@ -169,8 +185,8 @@ int run(const std::string& backend, const std::string& device) {
     drivers::record_driver_failure(cb, what);
     return kExitBackendUnavailable;
   }
-  auto dev = uio::EmulatedUio::attach(UniqueFd(abi::kFdUioBar), UniqueFd(abi::kFdDma), UniqueFd(abi::kFdUioIrq),
-                                      UniqueFd(abi::kFdUioAux));
+  auto dev = uio::EmulatedUio::attach(UniqueFd(abi::kFdUioBar), UniqueFd(abi::kFdDma),
+                                      UniqueFd(abi::kFdUioIrq), UniqueFd(abi::kFdUioAux));
   if (!dev) {
     spdlog::critical("refusing to start: {}", dev.error().describe());
     drivers::record_driver_failure(cb, dev.error().describe());
@@ -192,7 +208,8 @@ int run(const std::string& backend, const std::string& device) {
   }
   spdlog::info("backend {}, {} queue pair(s) x {}, max transfer {}, driver area {} of {} bytes",
                dev.value()->backend_name(), a.config.io_queue_count, a.config.io_queue_depth,
-               a.config.max_transfer, driver.value()->layout().total_size, a.config.dma_driver_area_size);
+               a.config.max_transfer, driver.value()->layout().total_size,
+               a.config.dma_driver_area_size);
   Status up = driver.value()->bring_up();
   if (!up) {
     spdlog::critical("controller bring-up failed: {}", up.error().describe());
@@ -203,7 +220,8 @@ int run(const std::string& backend, const std::string& device) {
   drivers::DriverLoop::Options opts;
   opts.heartbeat_interval = std::chrono::microseconds(a.config.heartbeat_interval_us);
   opts.sleep_sigmask = &sleep_mask;
-  drivers::DriverLoop loop(*driver.value(), a.ring_view, a.driver_wake.get(), a.shim_wake.get(), cb, opts);
+  drivers::DriverLoop loop(*driver.value(), a.ring_view, a.driver_wake.get(), a.shim_wake.get(), cb,
+                           opts);
   g_loop.store(&loop);
   if (g_stop.load()) loop.request_stop();
   Status s = loop.run();
@@ -218,7 +236,8 @@ int main(int argc, char** argv) {
   CLI::App app{"uldd NVMe driver (isolated mode); spawned by uldd-supervisor"};
   std::string backend;
   std::string device;
-  app.add_option("--uio", backend, "UIO backend: emulated (device model uldd-hw) or kernel (/dev/uioN)")
+  app.add_option("--uio", backend,
+                 "UIO backend: emulated (device model uldd-hw) or kernel (/dev/uioN)")
       ->required()
       ->check(CLI::IsMember({"emulated", "kernel"}));
   app.add_option("--device", device, "device name, used in log lines")->required();

@@ -162,6 +162,8 @@ BlockStatus AlignedIo::write(uint64_t offset, std::span<const std::byte> data) {
   return writes.wait();
 }
 
-BlockStatus AlignedIo::flush() { return flush_sync(client_); }
+BlockStatus AlignedIo::flush() {
+  return flush_sync(client_);
+}
 
 }  // namespace uldd::shim

@@ -1,0 +1,332 @@
+// Caching choice: every open gets FOPEN_DIRECT_IO (no page cache for the
+// file; keep_cache is off and meaningless then). Why:
+//  - coherence: the same disk is also served by the NBD frontend, and the
+//    shim is the only place that knows the device content; a page cache here
+//    would serve stale data after an NBD write;
+//  - no double caching: with loop + ext4 on top, ext4 already caches in the
+//    loop device's page cache; a second copy in the FUSE file's cache only
+//    costs memory and a copy;
+//  - durability is what the application asked for: a write returns after the
+//    BlockClient acknowledged it, fsync() is a device flush, nothing dirty
+//    sits in the kernel that a supervisor crash could lose;
+//  - fio --direct=1 (O_DIRECT) then just works, at any alignment (AlignedIo).
+// The cost: no mmap of the file (libfuse 3.14 cannot ask for
+// FUSE_DIRECT_IO_ALLOW_MMAP) and writes to the one inode are serialized by
+// the kernel (no FOPEN_PARALLEL_DIRECT_WRITES in libfuse 3.14); loop issues
+// its writes from one worker anyway, and async direct I/O (FUSE_CAP_ASYNC_DIO)
+// still keeps several requests in flight per submitter.
+//
+// Request size: max_write and max_read 1 MiB (libfuse then sets max_pages;
+// its receive buffer is 1 MiB + header). "big_writes" is the FUSE 2 name of
+// this and is always on in FUSE 3.
+#include "shim/frontends/fuse_frontend.h"
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include "shim/frontends/fuse_mountpoint.h"
+
+namespace uldd::shim {
+namespace {
+
+constexpr uint32_t kMaxIo = 1u << 20;
+constexpr unsigned kMaxThreads = 16;
+constexpr double kAttrTimeout = 60.0;  // the size never changes; mode only through us
+
+int to_errno(abi::BlockStatus status) {
+  return status == abi::BlockStatus::kOk ? 0 : EIO;
+}
+
+}  // namespace
+
+struct FuseFrontend::Ops {
+  static FuseFrontend& self(fuse_req_t req) {
+    return *static_cast<FuseFrontend*>(fuse_req_userdata(req));
+  }
+
+  static void fill_stat(FuseFrontend& fe, struct stat& st) {
+    st = {};
+    st.st_ino = FUSE_ROOT_ID;
+    {
+      std::lock_guard lock(fe.attr_mutex_);
+      st.st_mode = S_IFREG | (fe.mode_ & 07777);
+      st.st_uid = fe.uid_;
+      st.st_gid = fe.gid_;
+    }
+    st.st_nlink = 1;
+    st.st_size = static_cast<off_t>(fe.io_.size_bytes());
+    st.st_blocks = static_cast<blkcnt_t>(fe.io_.size_bytes() / 512);
+    st.st_blksize = 4096;
+  }
+
+  static void init(void* /*userdata*/, fuse_conn_info* conn) {
+    conn->max_write = kMaxIo;   // libfuse derives max_pages from it
+    conn->max_read = kMaxIo;    // must repeat the max_read mount option
+    conn->max_background = 64;  // async direct I/O requests in flight
+    conn->congestion_threshold = 48;
+    // O_TRUNC arrives with open() (and is ignored, as on a block device)
+    // instead of as a truncate to 0, so `echo hi > disk0` works.
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    if (conn->capable & FUSE_CAP_ASYNC_DIO) conn->want |= FUSE_CAP_ASYNC_DIO;
+    conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
+                    FUSE_CAP_WRITEBACK_CACHE);
+  }
+
+  static void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
+    if (ino != FUSE_ROOT_ID) {
+      fuse_reply_err(req, ENOENT);
+      return;
+    }
+    struct stat st {};
+    fill_stat(self(req), st);
+    fuse_reply_attr(req, &st, kAttrTimeout);
+  }
+
+  static void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+                      fuse_file_info* /*fi*/) {
+    FuseFrontend& fe = self(req);
+    if (ino != FUSE_ROOT_ID) {
+      fuse_reply_err(req, ENOENT);
+      return;
+    }
+    // A disk has a fixed size; truncating to it is a no-op, anything else
+    // is refused as ftruncate() on a block device is.
+    if ((to_set & FUSE_SET_ATTR_SIZE) &&
+        static_cast<uint64_t>(attr->st_size) != fe.io_.size_bytes()) {
+      fuse_reply_err(req, EINVAL);
+      return;
+    }
+    {
+      std::lock_guard lock(fe.attr_mutex_);
+      if (to_set & FUSE_SET_ATTR_MODE) fe.mode_ = attr->st_mode & 07777;
+      if (to_set & FUSE_SET_ATTR_UID) fe.uid_ = attr->st_uid;
+      if (to_set & FUSE_SET_ATTR_GID) fe.gid_ = attr->st_gid;
+    }
+    // Times are accepted and not kept: nothing depends on them.
+    struct stat st {};
+    fill_stat(fe, st);
+    fuse_reply_attr(req, &st, kAttrTimeout);
+  }
+
+  static void lookup(fuse_req_t req, fuse_ino_t /*parent*/, const char* /*name*/) {
+    fuse_reply_err(req, ENOTDIR);  // the root is a file
+  }
+
+  static void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    if (ino != FUSE_ROOT_ID) {
+      fuse_reply_err(req, ENOENT);
+      return;
+    }
+    fi->direct_io = 1;  // see the top of this file
+    fi->keep_cache = 0;
+    fuse_reply_open(req, fi);
+  }
+
+  static void read(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off,
+                   fuse_file_info* /*fi*/) {
+    FuseFrontend& fe = self(req);
+    const uint64_t disk = fe.io_.size_bytes();
+    if (off < 0) {
+      fuse_reply_err(req, EINVAL);
+      return;
+    }
+    if (static_cast<uint64_t>(off) >= disk) {
+      fuse_reply_buf(req, nullptr, 0);  // end of file
+      return;
+    }
+    const size_t n = std::min<uint64_t>(size, disk - static_cast<uint64_t>(off));
+    // One buffer per worker thread, reused: a worker serves one request at
+    // a time and fuse_reply_buf() copies it out before returning.
+    thread_local std::vector<std::byte> buffer;
+    if (buffer.size() < n) buffer.resize(n);
+    const int err = to_errno(fe.io_.read(static_cast<uint64_t>(off), std::span(buffer).first(n)));
+    if (err != 0) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.data()), n);
+  }
+
+  static void write(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, off_t off,
+                    fuse_file_info* /*fi*/) {
+    FuseFrontend& fe = self(req);
+    const uint64_t disk = fe.io_.size_bytes();
+    if (off < 0) {
+      fuse_reply_err(req, EINVAL);
+      return;
+    }
+    if (static_cast<uint64_t>(off) >= disk) {
+      fuse_reply_err(req, size == 0 ? 0 : ENOSPC);  // like writing past a block device's end
+      return;
+    }
+    // A write crossing the end is short; the application's retry gets ENOSPC.
+    const size_t n = std::min<uint64_t>(size, disk - static_cast<uint64_t>(off));
+    const int err =
+        to_errno(fe.io_.write(static_cast<uint64_t>(off), std::as_bytes(std::span(buf, n))));
+    if (err != 0) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fuse_reply_write(req, n);
+  }
+
+  // close() promises no durability for a regular file and nothing is cached
+  // here, so there is nothing to do; fsync() is where data is made durable.
+  static void flush(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) {
+    fuse_reply_err(req, 0);
+  }
+
+  static void fsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse_file_info* /*fi*/) {
+    fuse_reply_err(req, to_errno(self(req).io_.flush()));
+  }
+
+  static void release(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) {
+    fuse_reply_err(req, 0);
+  }
+
+  static void statfs(fuse_req_t req, fuse_ino_t /*ino*/) {
+    FuseFrontend& fe = self(req);
+    struct statvfs st {};
+    st.f_bsize = 4096;
+    st.f_frsize = 512;
+    st.f_blocks = fe.io_.size_bytes() / 512;  // all of it taken by the one file
+    st.f_files = 1;
+    st.f_namemax = 255;
+    fuse_reply_statfs(req, &st);
+  }
+};
+
+FuseFrontend::FuseFrontend(BlockClient& client, std::filesystem::path mountpoint, std::string name)
+    : io_(client), mountpoint_(std::move(mountpoint)), name_(std::move(name)) {}
+
+Result<std::unique_ptr<FuseFrontend>> FuseFrontend::start(BlockClient& client,
+                                                          std::filesystem::path mountpoint,
+                                                          std::string device_name) {
+  mountpoint = std::filesystem::absolute(mountpoint).lexically_normal();
+  ULDD_TRY(prepare_fuse_mountpoint(mountpoint));
+  std::unique_ptr<FuseFrontend> fe(
+      new FuseFrontend(client, std::move(mountpoint), std::move(device_name)));
+  struct stat st {};
+  if (::stat(fe->mountpoint_.c_str(), &st) == 0) {
+    // The file starts with the permissions of the file it covers.
+    fe->mode_ = st.st_mode & 07777;
+    fe->uid_ = st.st_uid;
+    fe->gid_ = st.st_gid;
+  }
+
+  std::string fsname = "uldd:" + fe->name_;
+  for (char& c : fsname) {
+    if (c == ',' || c == '\\' || c == ' ' || c == '\t' || c == '\n') c = '_';
+  }
+  // default_permissions: the kernel checks mode/uid/gid, as for a device
+  // node; allow_other (root only) lets those permissions decide who else
+  // may use the disk.
+  std::string options =
+      "fsname=" + fsname + ",subtype=uldd,default_permissions,max_read=" + std::to_string(kMaxIo);
+  if (::geteuid() == 0) options += ",allow_other";
+  std::vector<std::string> argv_storage = {"uldd-fuse", "-o", options};
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+
+  fuse_lowlevel_ops ops{};
+  ops.init = &Ops::init;
+  ops.lookup = &Ops::lookup;
+  ops.getattr = &Ops::getattr;
+  ops.setattr = &Ops::setattr;
+  ops.open = &Ops::open;
+  ops.read = &Ops::read;
+  ops.write = &Ops::write;
+  ops.flush = &Ops::flush;
+  ops.fsync = &Ops::fsync;
+  ops.release = &Ops::release;
+  ops.statfs = &Ops::statfs;
+
+  fe->session_ = fuse_session_new(&args, &ops, sizeof(ops), fe.get());
+  fuse_opt_free_args(&args);
+  if (fe->session_ == nullptr) return plain_error("fuse_session_new failed (see stderr)");
+  if (fuse_session_mount(fe->session_, fe->mountpoint_.c_str()) != 0) {
+    fuse_session_destroy(fe->session_);
+    fe->session_ = nullptr;
+    return Error{EIO, "fuse_session_mount(" + fe->mountpoint_.string() + ") failed (see stderr)"};
+  }
+  fe->loop_thread_ = std::thread([p = fe.get()] { p->loop(); });
+
+  // First request through the new mount: proves it serves, and records the
+  // connection's device number for the forced-abort path of stop().
+  if (::stat(fe->mountpoint_.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<uint64_t>(st.st_size) != client.size_bytes()) {
+    const Error error = errno_error("stat(" + fe->mountpoint_.string() + ") after mount");
+    fe->stop();
+    return error;
+  }
+  fe->mounted_dev_ = st.st_dev;
+  spdlog::info("fuse: {} exposed as {} ({} bytes)", fe->name_, fe->mountpoint_.string(),
+               client.size_bytes());
+  return fe;
+}
+
+FuseFrontend::~FuseFrontend() {
+  stop();
+}
+
+void FuseFrontend::loop() {
+  fuse_loop_config* config = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(config, 1);  // one /dev/fuse fd per worker
+  fuse_loop_cfg_set_max_threads(config, kMaxThreads);
+  fuse_loop_cfg_set_idle_threads(config, kMaxThreads);  // never tear workers down
+  const int rc = fuse_session_loop_mt(session_, config);
+  fuse_loop_cfg_destroy(config);
+  if (rc != 0) spdlog::debug("fuse: {} session loop ended with {}", name_, rc);
+  loop_done_ = true;
+}
+
+void FuseFrontend::stop() {
+  std::lock_guard lock(stop_mutex_);
+  if (stopped_ || session_ == nullptr) return;
+  stopped_ = true;
+
+  fuse_session_exit(session_);
+  // A worker notices the exit flag only after its next request, and the
+  // loop's main thread only once a worker leaves. statfs on the mount is a
+  // request the kernel always forwards; it runs on a helper thread because
+  // it blocks until served (or, if the loop already ended, until the
+  // unmount below aborts the connection).
+  std::thread poke([path = mountpoint_] {
+    struct statvfs st {};
+    ::statvfs(path.c_str(), &st);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!loop_done_ && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (!loop_done_) {
+    // The mount is no longer reachable at its path (someone detached it)
+    // while an application keeps it open: abort the connection through
+    // fusectl, which fails that application's requests and ends the loop.
+    const std::string abort_file =
+        "/sys/fs/fuse/connections/" + std::to_string(minor(mounted_dev_)) + "/abort";
+    std::ofstream(abort_file) << "1";
+    spdlog::warn("fuse: {} did not stop on its own; aborted connection via {}", name_, abort_file);
+  }
+  loop_thread_.join();
+  // Closes /dev/fuse (the kernel aborts the connection: requests from apps
+  // that still hold the file fail with ENOTCONN) and detaches the mount.
+  fuse_session_unmount(session_);
+  fuse_session_destroy(session_);
+  session_ = nullptr;
+  poke.join();
+  spdlog::info("fuse: {} unmounted from {}", name_, mountpoint_.string());
+}
+
+}  // namespace uldd::shim

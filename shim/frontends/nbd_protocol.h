@@ -24,8 +24,8 @@ constexpr T from_be(T v) {
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
 
 // "Newstyle negotiation": server greeting magics; "Option haggling": replies.
-inline constexpr uint64_t kNbdMagic = 0x4e42444d41474943;      // "NBDMAGIC" (INIT_PASSWD)
-inline constexpr uint64_t kIHaveOpt = 0x49484156454f5054;      // "IHAVEOPT"
+inline constexpr uint64_t kNbdMagic = 0x4e42444d41474943;       // "NBDMAGIC" (INIT_PASSWD)
+inline constexpr uint64_t kIHaveOpt = 0x49484156454f5054;       // "IHAVEOPT"
 inline constexpr uint64_t kOptReplyMagic = 0x0003e889045565a9;  // option reply
 // "Transmission": request and simple reply magics.
 inline constexpr uint32_t kRequestMagic = 0x25609513;

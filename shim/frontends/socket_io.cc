@@ -36,7 +36,11 @@ Status discard(int fd, uint64_t length) {
 
 Status write_full(int fd, std::span<iovec> iov) {
   size_t first = 0;
-  while (first < iov.size()) {
+  for (;;) {
+    // Nothing left but empty iovecs: done, without a zero-byte sendmsg that
+    // would fail with EPIPE on a peer that already (legitimately) closed.
+    while (first < iov.size() && iov[first].iov_len == 0) ++first;
+    if (first == iov.size()) break;
     msghdr msg{};
     msg.msg_iov = iov.data() + first;
     msg.msg_iovlen = std::min<size_t>(iov.size() - first, 64);
@@ -65,4 +69,3 @@ Status write_full(int fd, std::span<const std::byte> buf) {
 }
 
 }  // namespace uldd::shim
-
