@@ -80,11 +80,18 @@ e2e_stop_supervisor() {
   fi
 }
 
-e2e_attach_loop() {  # prints the loop device
-  local dev
-  dev=$(losetup --find --show "$1")
-  E2E_LOOPS+=("$dev")
-  echo "$dev"
+# e2e_attach_loop FILE: attaches FILE to a free loop device, sets E2E_LOOP to
+# it and remembers it for cleanup (no command substitution: the list must
+# live in this shell).
+e2e_attach_loop() {
+  E2E_LOOP=$(losetup --find --show "$1")
+  E2E_LOOPS+=("$E2E_LOOP")
+}
+e2e_detach_loop() {
+  losetup -d "$1"
+  local keep=() l
+  for l in "${E2E_LOOPS[@]}"; do [ "$l" = "$1" ] || keep+=("$l"); done
+  E2E_LOOPS=("${keep[@]}")
 }
 
 e2e_cleanup() {
