@@ -33,6 +33,10 @@ std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 10485
 
 Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cfg, const SupervisorConfig& sup,
                                                       const std::filesystem::path& bin_dir) {
+  if (cfg.uio != "emulated")
+    return plain_error(cfg.name + ": uio = \"" + cfg.uio +
+                       "\": the supervisor drives emulated devices only so far; the kernel UIO backend "
+                       "(uio/kernel_uio.h) is not wired to device start-up yet");
   std::unique_ptr<DiskDevice> dev(new DiskDevice(cfg));
   auto res = DiskResources::create(cfg);
   if (!res) return Error{res.error().code, cfg.name + ": " + res.error().message};
