@@ -187,6 +187,13 @@ bool DiskDevice::on_child_exit(int pidfd) {
       failed_ = true;
     }
   }
+  if (failed_ && !shim_stopped_) {
+    // No restart engine yet: rather than hold requests forever, the device is
+    // failed — open and new requests complete with an I/O error at once.
+    spdlog::error("{}: device FAILED: open and new requests complete with EIO", cfg_.name);
+    shim_->stop();
+    shim_stopped_ = true;
+  }
   return !failed_;
 }
 

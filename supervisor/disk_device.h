@@ -71,6 +71,7 @@ class DiskDevice {
   std::unique_ptr<shim::FuseFrontend> fuse_;
   std::unique_ptr<shim::NbdServer> nbd_;
   bool failed_ = false;
+  bool shim_stopped_ = false;
   bool stopped_ = false;
   uint64_t last_read_bytes_ = 0;
   uint64_t last_write_bytes_ = 0;
