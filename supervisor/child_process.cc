@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/process.hpp>
+#include <algorithm>
 #include <cstring>
 
 namespace uldd::supervisor {
@@ -44,11 +45,15 @@ struct ChildSetup {
   }
 };
 
-// Binds the spec's fds at their target numbers in the child. Boost 1.81's own
-// posix::bind_fd falls off the end of its on_setup (no return value) and
-// dup2s one fd at a time, which clobbers a source that is another fd's
-// target; this does it in two steps: every source first moves above the
-// targets, then each lands on its number.
+// Binds the spec's fds at their target numbers in the child and closes every
+// other fd. Boost 1.81 gets both wrong on its own: posix::bind_fd falls off
+// the end of its on_setup (no return value) and dup2s one fd at a time, which
+// clobbers a source that is another fd's target; and its Linux close_all
+// compares each whitelisted fd with itself instead of the next one, so fds in
+// the gaps between whitelisted numbers leak into the child. Here every source
+// first moves above the targets, then lands on its number, and everything not
+// on the launcher's whitelist (stdio, targets, Boost's exec-error pipe) is
+// closed with close_range. Runs between fork and exec: no allocation.
 struct BindFds {
   const std::vector<std::pair<int, int>>* fds;  // {target, source}
 
@@ -58,7 +63,7 @@ struct BindFds {
     return {};
   }
   template <class Launcher>
-  bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*&) {
+  bp::error_code on_exec_setup(Launcher& launcher, const bp::filesystem::path&, const char* const*&) {
     int moved[64];
     size_t n = 0;
     for (const auto& [target, source] : *fds) {
@@ -71,6 +76,29 @@ struct BindFds {
     for (const auto& [target, source] : *fds) {
       if (::dup2(moved[n++], target) < 0) return bp::error_code(errno, bp::system_category());
     }
+    return close_all_but(launcher.fd_whitelist);
+  }
+
+  static bp::error_code close_all_but(const std::vector<int>& whitelist) {
+    int keep[80];
+    size_t k = 0;
+    for (int fd : whitelist) {
+      if (k == 80) return bp::error_code(E2BIG, bp::system_category());
+      size_t i = k++;
+      while (i > 0 && keep[i - 1] > fd) {  // insertion sort: the list is short
+        keep[i] = keep[i - 1];
+        --i;
+      }
+      keep[i] = fd;
+    }
+    unsigned next = 0;
+    for (size_t i = 0; i < k; ++i) {
+      auto fd = static_cast<unsigned>(keep[i]);
+      if (fd > next && ::syscall(SYS_close_range, next, fd - 1, 0) != 0)
+        return bp::error_code(errno, bp::system_category());
+      next = std::max(next, fd + 1);
+    }
+    if (::syscall(SYS_close_range, next, ~0u, 0) != 0) return bp::error_code(errno, bp::system_category());
     return {};
   }
 };
@@ -88,16 +116,24 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
   }
 
 
-  boost::asio::io_context ctx;
-  bp::error_code ec;
-  bp::posix::default_launcher launcher;
-  auto proc = launcher(ctx, ec, spec.executable.string(), spec.args, BindFds{&spec.fds}, setup);
-  if (ec) return Error{ec.value(), spec.role + ": cannot start " + spec.executable.string()};
+  if (::access(spec.executable.c_str(), X_OK) != 0)
+    return errno_error(spec.role + ": cannot start " + spec.executable.string());
 
   ChildProcess child;
-  child.pid_ = proc.id();
   child.role_ = spec.role;
-  proc.detach();  // the pidfd below is how we hold it from now on
+  // Boost.Process reports some failures by exception even on its error_code
+  // overload; both become an Error here, at the boundary.
+  try {
+    boost::asio::io_context ctx;
+    bp::error_code ec;
+    bp::posix::default_launcher launcher;
+    auto proc = launcher(ctx, ec, spec.executable.string(), spec.args, BindFds{&spec.fds}, setup);
+    if (ec) return Error{ec.value(), spec.role + ": cannot start " + spec.executable.string()};
+    child.pid_ = proc.id();
+    proc.detach();  // the pidfd below is how we hold it from now on
+  } catch (const std::exception& e) {
+    return plain_error(spec.role + ": cannot start " + spec.executable.string() + ": " + e.what());
+  }
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, child.pid_, 0));
   if (pidfd < 0) {
     Error e = errno_error(spec.role + ": pidfd_open");

@@ -3,7 +3,12 @@
 // Driver end (EmulatedUio, a UioDevice): BAR0 is a shared memfd; a register
 // read is an acquire load from it, a register write a release store followed
 // by a kick on the doorbell eventfd (the model wakes and looks at what
-// changed, as a KVM ioeventfd handler would). The interrupt is an eventfd the
+// changed, as a KVM ioeventfd handler would). write32_lazy() is the store
+// alone: the model reads every register it cares about whenever it wakes, so
+// the value is taken at its next wake-up, and a kick (one write(2) here, one
+// wake-up and two syscalls in the model) is saved. The model must not depend
+// on lazy writes for progress; the NVMe model re-reads CQ heads on a short
+// timer while it is stalled on a full CQ. The interrupt is an eventfd the
 // model signals.
 //
 // Model end (EmulatedBarHost): the same BAR memfd, the doorbell eventfd to
@@ -57,6 +62,9 @@ class EmulatedUio final : public UioDevice {
   void write32(size_t offset, uint32_t value) override {
     store_register(bar_.data(), offset, value);
     doorbell_.signal();
+  }
+  void write32_lazy(size_t offset, uint32_t value) override {
+    store_register(bar_.data(), offset, value);
   }
   int irq_fd() const override { return irq_.fd(); }
   Result<uint32_t> take_irq() override { return static_cast<uint32_t>(irq_.drain()); }

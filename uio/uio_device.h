@@ -9,7 +9,8 @@
 //     whose bus addresses come from /proc/self/pagemap;
 //   - emulated UIO (uio/emulated_uio.h): BAR0 is a memfd shared with a device
 //     model process, the interrupt an eventfd, and a register write is
-//     followed by a kick on a doorbell eventfd, as KVM's ioeventfd would.
+//     followed by a kick on a doorbell eventfd, as KVM's ioeventfd would
+//     (write32_lazy() stores without the kick).
 #pragma once
 
 #include <cstddef>
@@ -50,6 +51,13 @@ class UioDevice {
   virtual size_t bar_size() const = 0;
   virtual uint32_t read32(size_t offset) const = 0;
   virtual void write32(size_t offset, uint32_t value) = 0;
+  // A register write the device need not act on at once (NVMe CQ head
+  // doorbells of a driver that never lets a CQ fill). Hardware sees an
+  // ordinary posted MMIO write; the emulated backend stores it without waking
+  // the model, like an address KVM has no ioeventfd for whose value the VMM
+  // picks up at its next exit. A write that must make the device do something
+  // (start a command, raise a level-triggered interrupt again) uses write32().
+  virtual void write32_lazy(size_t offset, uint32_t value) { write32(offset, value); }
   // 64-bit registers as two 32-bit accesses, low dword first (NVMe 1.4 §3.1
   // allows this for CAP/ASQ/ACQ; e1000 has no 64-bit registers).
   uint64_t read64(size_t offset) const {

@@ -57,6 +57,9 @@ class CompletionQueue {
   // Earliest moment a queued completion becomes due (only while posting can
   // make progress, so a full CQ does not make the event loop spin).
   bool next_ready(TimePoint* when) const;
+  // Completions wait and the CQ is full: only a new head doorbell value lets
+  // them through, and a driver may store one without a kick.
+  bool stalled() const { return pending_count_ > 0 && full(); }
 
   // Interrupts. Entries posted since the last interrupt of this CQ wait for it.
   bool interrupt_due(TimePoint now, const Coalescing& c) const;

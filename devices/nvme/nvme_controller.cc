@@ -201,6 +201,7 @@ bool NvmeController::handle_doorbells() {
 // --- Queue loop and interrupts -------------------------------------------------
 
 void NvmeController::poll(TimePoint now) {
+  last_poll_ = now;
   handle_cc();
   if (!ready() || fatal()) return;
   handle_interrupt_masks();
@@ -286,6 +287,7 @@ bool NvmeController::next_deadline(TimePoint* when) const {
     TimePoint t;
     if (cq.next_ready(&t)) consider(t);
     if (cq.coalescing_deadline(coalescing_for(cq), &t)) consider(t);
+    if (cq.stalled()) consider(last_poll_ + kStalledCqRecheck);
   }
   return any;
 }

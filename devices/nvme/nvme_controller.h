@@ -54,6 +54,12 @@ class NvmeController {
   static constexpr uint16_t kMaxQueueEntries = 4096;  // CAP.MQES = 4095
   // Registers plus the doorbells of the admin pair and 8 I/O pairs.
   static constexpr size_t kMinBarSize = cq_head_doorbell(kMaxIoQueuePairs) + 4;
+  // How often CQ head doorbells are re-read while a CQ is full and completions
+  // wait for it. A driver may move a CQ head without a kick (emulated UIO's
+  // write32_lazy; any driver can store to the BAR without one), so a full CQ
+  // must not wait for the next kick, which may never come. Only while stalled:
+  // an idle or merely busy controller takes no timer.
+  static constexpr std::chrono::microseconds kStalledCqRecheck{100};
 
   // Fails when the BAR is too small, the DMA region is empty, or the store's
   // size is not a non-zero multiple of the block size. Performs the power-on
@@ -67,11 +73,12 @@ class NvmeController {
   NvmeController& operator=(const NvmeController&) = delete;
 
   // Looks at every register and doorbell the driver may have written since the
-  // last call, fetches and executes the commands that arrived, posts the
+  // last call (whether or not it kicked), fetches and executes the commands that arrived, posts the
   // completions that are due and raises the interrupts that are due. Call it
   // after every doorbell kick and when next_deadline() passes.
   void poll(TimePoint now);
-  // When poll() has timed work to do (latency model, coalescing time), if any.
+  // When poll() has timed work to do (latency model, coalescing time, the
+  // re-check of a stalled CQ's head), if any.
   bool next_deadline(TimePoint* when) const;
 
   // Makes all written data durable (used at exit and on shutdown).
@@ -157,6 +164,7 @@ class NvmeController {
   CompletionQueue cqs_[kMaxIoQueuePairs + 1];
   PrpMapper prp_;
   NvmeControllerStats stats_;
+  TimePoint last_poll_{};  // `now` of the latest poll(): when CQ heads were last read
   alignas(8) std::byte scratch_[kPageSize];  // Identify data and DSM range lists
 };
 

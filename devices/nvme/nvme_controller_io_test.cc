@@ -242,6 +242,41 @@ TEST_F(NvmeControllerIo, FullCqStallsWithoutOverwriting) {
   EXPECT_FALSE(h.ctrl->fatal());
 }
 
+// A driver may move a CQ head without a kick (emulated UIO's write32_lazy, or
+// a plain store to the BAR), so a controller stalled on a full CQ re-reads the
+// heads on a short timer, and only while it is stalled.
+TEST_F(NvmeControllerIo, StalledCqRereadsHeadOnATimer) {
+  ASSERT_EQ(h.run_status(0, T::create_cq_cmd(2, 4, io_cq(2))), 0);
+  ASSERT_EQ(h.run_status(0, T::create_sq_cmd(2, 16, io_sq(2), 2)), 0);
+  h.q[2] = HostQueue{io_sq(2), io_cq(2), 16, 4, 0, 0, true};
+  NvmeController::TimePoint deadline;
+  EXPECT_FALSE(h.ctrl->next_deadline(&deadline));  // idle: no timer
+  for (int i = 0; i < 5; ++i) {
+    auto cmd = T::rw_cmd(io::kRead, 0, 1, kData);
+    cmd.cid = static_cast<uint16_t>(i);
+    h.submit(2, cmd);
+  }
+  h.ring_sq(2);
+  h.poll();
+  auto stalled_at = h.now;
+  ASSERT_TRUE(h.ctrl->next_deadline(&deadline));
+  EXPECT_EQ(deadline, stalled_at + NvmeController::kStalledCqRecheck);
+  int seen = 0;
+  while (h.reap(2)) ++seen;
+  EXPECT_EQ(seen, 3);
+  h.ring_cq(2);  // the head moves, and nothing tells the controller
+  h.advance(NvmeController::kStalledCqRecheck);
+  h.poll();  // the timer's poll: the head is read, the rest is posted
+  while (h.reap(2)) ++seen;
+  EXPECT_EQ(seen, 5);
+  // Posted and not yet consumed, but nothing waits for CQ space: no timer.
+  EXPECT_FALSE(h.ctrl->next_deadline(&deadline));
+  h.ring_cq(2);
+  h.poll();
+  EXPECT_FALSE(h.ctrl->next_deadline(&deadline));
+  EXPECT_FALSE(h.ctrl->fatal());
+}
+
 TEST_F(NvmeControllerIo, OneInterruptPerPollAndNoneWithoutIen) {
   int before = h.irqs;
   h.submit(1, T::rw_cmd(io::kRead, 0, 1, kData));
