@@ -139,6 +139,8 @@ bool DiskShim::harvest() {
       if (v < 10)
         spdlog::warn("{}: dropped completion tag={:#x} op={} len={} lba={}: matches nothing in flight",
                      options_.device_name, c.tag, c.op, c.len, c.lba);
+      report_driver_fault(fmt::format("completion tag={:#x} op={} len={} lba={} matches nothing in flight",
+                                      c.tag, c.op, c.len, c.lba));
       continue;
     }
     Request* r = e->request;
@@ -155,7 +157,18 @@ bool DiskShim::harvest() {
     if (--r->parts_outstanding == 0 && r->fully_issued) complete(r);
   }
   if (n > 0) stats_.descriptors_in_flight.store(table_.in_use(), std::memory_order_relaxed);
+  if (port_->protocol_violated()) {
+    stats_.protocol_violations.fetch_add(1, std::memory_order_relaxed);
+    report_driver_fault("impossible ring index (the driver claims more than was published or released)");
+  }
   return n > 0;
+}
+
+void DiskShim::report_driver_fault(const std::string& reason) {
+  if (fault_reported_) return;
+  fault_reported_ = true;
+  spdlog::error("{}: driver fault: {}", options_.device_name, reason);
+  if (options_.on_driver_fault) options_.on_driver_fault(reason);
 }
 
 void DiskShim::complete(Request* r) {

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,6 +36,10 @@ struct DiskShimOptions {
   uint64_t buffer_area_iova = 0;  // IOVA of buffer_area[0]
   uint32_t buffer_count = 0;      // DMA buffers = in-flight slots (<= 65536)
   uint32_t queue_limit = 1024;    // frontend requests accepted before callers block
+  // Called once, on the shim's thread, the first time the driver breaks the
+  // protocol (impossible ring index, or a completion that matches nothing in
+  // flight): a driver fault for the supervisor to act on. May be empty.
+  std::function<void(const std::string& reason)> on_driver_fault;
 };
 
 // Counters, readable from any thread while the shim runs.
@@ -87,6 +92,7 @@ class DiskShim final : public BlockClient {
   bool harvest();
   void complete(Request* request);
   void fail_all_open();
+  void report_driver_fault(const std::string& reason);
   std::byte* buffer(uint32_t slot) const {
     return options_.buffer_area + uint64_t{slot} * options_.max_transfer;
   }
@@ -109,6 +115,7 @@ class DiskShim final : public BlockClient {
   InFlightTable table_;
   std::vector<abi::BlockDescriptor> reap_batch_;
   uint64_t issue_seq_ = 0;
+  bool fault_reported_ = false;
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;
 };

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <future>
 #include <mutex>
@@ -67,7 +68,7 @@ class FakeDriverPort final : public DriverPort {
     return !done_.empty();
   }
   void finish_sleep() override {}
-  bool protocol_violated() const override { return false; }
+  bool protocol_violated() const override { return violated_.load(); }
 
   void release_held() {
     std::lock_guard l(mu_);
@@ -83,6 +84,7 @@ class FakeDriverPort final : public DriverPort {
   }
 
   std::mutex mu_;
+  std::atomic<bool> violated_{false};
   bool hold_ = false;
   uint16_t fail_status_ = 0;
   bool duplicate_ = false;
@@ -118,6 +120,7 @@ class DiskShimTest : public ::testing::Test {
     o.buffer_area_iova = 4096;
     o.buffer_count = kBuffers;
     o.queue_limit = queue_limit_;
+    o.on_driver_fault = [this](const std::string&) { driver_faults_.fetch_add(1); };
     shim_ = std::make_unique<DiskShim>(o, std::move(port));
     ASSERT_TRUE(shim_->start().ok());
   }
@@ -131,6 +134,7 @@ class DiskShimTest : public ::testing::Test {
   }
 
   uint32_t queue_limit_ = 64;
+  std::atomic<int> driver_faults_{0};
   std::vector<std::byte> dma_, disk_;
   FakeDriverPort* port_ = nullptr;
   std::unique_ptr<DiskShim> shim_;
@@ -208,9 +212,22 @@ TEST_F(DiskShimTest, AlteredOrUnknownCompletionNeverTouchesABuffer) {
   port_->push_raw(forged);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(shim_->stats().protocol_violations.load(), 3u);
+  EXPECT_EQ(driver_faults_.load(), 1);  // reported once, for the supervisor to act on
   EXPECT_EQ(dest[0], std::byte{0x5A});  // nothing was copied out
   port_->release_held();
   EXPECT_EQ(result.get_future().get(), BlockStatus::kOk);
+}
+
+TEST_F(DiskShimTest, CorruptRingIndexIsReportedAsADriverFault) {
+  std::vector<std::byte> buf(4096);
+  ASSERT_EQ(read_sync(*shim_, 0, buf), BlockStatus::kOk);
+  EXPECT_EQ(driver_faults_.load(), 0);
+  port_->violated_ = true;  // what RingDriverPort reports for an impossible index
+  port_->push_raw(BlockDescriptor{});  // wake the shim
+  for (int i = 0; i < 200 && driver_faults_.load() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(driver_faults_.load(), 1);
+  EXPECT_GE(shim_->stats().protocol_violations.load(), 1u);
 }
 
 TEST_F(DiskShimTest, DeviceErrorStatusReachesTheCaller) {

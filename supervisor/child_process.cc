@@ -158,7 +158,9 @@ std::optional<int> ChildProcess::try_reap() {
 }
 
 void ChildProcess::kill_now(int signal) {
-  if (pidfd_.valid() && !exit_status_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), signal, nullptr, 0);
+  // Through the pidfd only (it stays valid until this object dies): safe from
+  // another thread, and a child already reaped just yields ESRCH.
+  if (pidfd_.valid()) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), signal, nullptr, 0);
 }
 
 int ChildProcess::terminate(std::chrono::milliseconds grace) {

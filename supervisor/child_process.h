@@ -52,6 +52,7 @@ class ChildProcess {
   std::optional<int> try_reap();
   // SIGTERM, then SIGKILL after `grace`; always reaps.
   int terminate(std::chrono::milliseconds grace);
+  // Sends `signal` now; callable from any thread.
   void kill_now(int signal);
 
   static std::string describe_status(int status);

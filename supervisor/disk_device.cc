@@ -1,6 +1,7 @@
 #include "supervisor/disk_device.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <thread>
@@ -56,6 +57,10 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
   so.buffer_area = dev->res_.dma.data() + dev->res_.buffer_area_offset();
   so.buffer_area_iova = dev->res_.buffer_area_offset();
   so.buffer_count = cfg.buffers;
+  // A driver that breaks the protocol is a faulty driver: kill it; its pidfd
+  // then reports the death like any crash.
+  DiskDevice* raw = dev.get();
+  so.on_driver_fault = [raw](const std::string&) { raw->driver_.kill_now(SIGKILL); };
   std::unique_ptr<shim::DriverPort> port;
   if (cfg.mode == DriverMode::kIsolated) {
     port = std::make_unique<shim::RingDriverPort>(dev->res_.ring_view, dev->res_.driver_wake, dev->res_.shim_wake);
