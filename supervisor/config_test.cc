@@ -38,7 +38,7 @@ TEST(ConfigTest, DefaultParsesToDocumentedValues) {
   EXPECT_EQ(c->runtime_dir, "/run/uldd");
   EXPECT_EQ(c->log_level, "info");
   EXPECT_EQ(c->status_interval_ms, 2000u);
-  EXPECT_EQ(c->driver_user, "");
+  EXPECT_EQ(c->driver_user, "nobody");
   ASSERT_EQ(c->disks.size(), 1u);
   const DiskDeviceConfig& d = c->disks[0];
   EXPECT_EQ(d.name, "disk0");

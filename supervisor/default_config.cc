@@ -15,7 +15,7 @@ const std::string_view kDefaultConfigToml = R"toml(# uldd-supervisor configurati
 runtime_dir = "/run/uldd"     # absolute; sockets, FUSE files, state
 log_level = "info"            # trace | debug | info | warn | error
 status_interval_ms = 2000     # one status line per device this often; 0 = off
-driver_user = ""              # user the drivers run as; "" = the supervisor's own
+driver_user = "nobody"        # unprivileged user the drivers run as; "" = the supervisor's own
 
 # One [[disk]] table per block device.
 [[disk]]

@@ -35,6 +35,7 @@ write_config() {
 runtime_dir = "$E2E_TMP/run"
 log_level = "info"
 status_interval_ms = 1000
+driver_user = "nobody"
 
 [[disk]]
 name = "disk0"

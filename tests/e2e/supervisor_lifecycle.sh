@@ -2,7 +2,8 @@
 # e2e-disk: the supervisor's life cycle as a user sees it. It refuses a bad
 # configuration with file:line:column and exit status 2; it starts, serves,
 # and on SIGTERM (and on SIGINT) unmounts FUSE, removes the NBD socket and
-# leaves no driver or device-model process behind.
+# leaves no driver or device-model process behind. The driver runs as an
+# unprivileged user with no capabilities, no_new_privs, and only its fds.
 source "$(dirname "$0")/lib.sh"
 require_root_and_tools
 trap e2e_cleanup EXIT
@@ -25,6 +26,8 @@ for sig in TERM INT; do
   fds=$(ls /proc/"$driver"/fd | sort -n | tr '\n' ' ')
   [ "$fds" = "0 1 2 3 4 5 6 7 8 9 10 11 " ] || fail "driver fds: $fds"
   grep -q "NoNewPrivs:.1" /proc/"$driver"/status || fail "driver without no_new_privs"
+  [ "$(stat -c %U /proc/"$driver")" = nobody ] || fail "driver not running as nobody"
+  grep -q "^CapEff:.0000000000000000" /proc/"$driver"/status || fail "driver has capabilities"
   kill -"$sig" "$SUPERVISOR_PID"
   status=0; wait "$SUPERVISOR_PID" || status=$?; SUPERVISOR_PID=""
   [ "$status" = 0 ] || fail "SIG$sig: exit status $status"
