@@ -31,8 +31,8 @@ using Keys = std::span<const std::string_view>;
 constexpr std::array<std::string_view, 4> kSupervisorKeys = {"runtime_dir", "log_level",
                                                              "status_interval_ms", "driver_user"};
 // clang-format off
-constexpr std::array<std::string_view, 16> kDiskKeys = {
-    "name", "mode", "uio", "backing_file", "size", "model_latency_us", "io_queues",
+constexpr std::array<std::string_view, 17> kDiskKeys = {
+    "name", "mode", "uio", "backing_file", "size", "model_latency_us", "model_max_iops", "io_queues",
     "queue_depth", "ring_capacity", "max_transfer", "buffers", "irq_coalesce_threshold",
     "irq_coalesce_time_us", "heartbeat_interval_ms", "fuse_path", "nbd_socket"};
 // clang-format on
@@ -286,6 +286,7 @@ Status parse_disk(const TableReader& r, const fs::path& runtime_dir, DiskDeviceC
   if (d.size_bytes % kPage != 0)
     return r.invalid("size", d.size_bytes, "is not a multiple of 4096");
   ULDD_TRY(r.read_uint("model_latency_us", 0, 1'000'000, d.model_latency_us));
+  ULDD_TRY(r.read_uint("model_max_iops", 0, 10'000'000, d.model_max_iops));
 
   ULDD_TRY(r.read_uint("io_queues", 1, 8, d.io_queues));
   ULDD_TRY(r.read_uint("queue_depth", 2, 4096, d.queue_depth));

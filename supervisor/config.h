@@ -27,6 +27,7 @@ struct DiskDeviceConfig {
   uint64_t size_bytes = 256ull << 20;     // TOML key `size`: "256MiB", "1GiB", or a byte count;
                                           //   > 0, multiple of 4096
   uint32_t model_latency_us = 0;          // added latency per command, <= 1 s (0 = none)
+  uint32_t model_max_iops = 0;            // I/O completions per second at most in the model (0 = no limit)
   // UIO backend: "emulated" (uldd-hw) or "kernel:<pci bdf>" (issue: real devices).
   std::string uio = "emulated";
   // Driver and rings.

@@ -47,6 +47,7 @@ TEST(ConfigTest, DefaultParsesToDocumentedValues) {
   EXPECT_EQ(d.backing_file, "/var/lib/uldd/disk0.img");
   EXPECT_EQ(d.size_bytes, 256ull << 20);
   EXPECT_EQ(d.model_latency_us, 0u);
+  EXPECT_EQ(d.model_max_iops, 0u);
   EXPECT_EQ(d.io_queues, 1u);
   EXPECT_EQ(d.queue_depth, 128u);
   EXPECT_EQ(d.ring_capacity, 256u);
@@ -168,6 +169,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "t.toml:7:25: 'heartbeat_interval_ms' = 0 is out of range 1..60000"},
         BadCase{"model_latency_us = 2000000",
                 "t.toml:7:20: 'model_latency_us' = 2000000 is out of range 0..1000000"},
+        BadCase{"model_max_iops = 20000000",
+                "t.toml:7:18: 'model_max_iops' = 20000000 is out of range 0..10000000"},
         BadCase{"mode = \"shared\"",
                 "t.toml:7:8: 'mode' = \"shared\" is not \"isolated\" or \"colocated\""},
         BadCase{"uio = \"kernel:00:04.0\"",

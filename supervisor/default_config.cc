@@ -25,6 +25,7 @@ uio = "emulated"              # emulated (uldd-hw model) | "kernel:0000:00:04.0"
 backing_file = "/var/lib/uldd/disk0.img"  # media of the model, created sparse
 size = "256MiB"               # multiple of 4096
 model_latency_us = 0          # extra latency per command in the model
+model_max_iops = 0            # I/O commands per second the model serves at most; 0 = no limit
 io_queues = 1                 # NVMe I/O queue pairs, 1..8
 queue_depth = 128             # entries per I/O queue, power of two, 2..4096
 ring_capacity = 256           # shim<->driver ring, power of two, 2..65536

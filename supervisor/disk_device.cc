@@ -100,6 +100,10 @@ Status DiskDevice::start_model(const std::filesystem::path& bin_dir) {
     spec.args.push_back("--latency-us");
     spec.args.push_back(std::to_string(cfg_.model_latency_us));
   }
+  if (cfg_.model_max_iops > 0) {
+    spec.args.push_back("--max-iops");
+    spec.args.push_back(std::to_string(cfg_.model_max_iops));
+  }
   spec.fds = {{hw::kModelFdBar, res_.bar.fd()},
               {hw::kModelFdDma, res_.dma.fd()},
               {hw::kModelFdIrq, res_.irq.fd()},

@@ -24,10 +24,11 @@ script = [
     f"set multiplot layout {len(paths)},1",
     "set logscale x 2", "set xlabel 'transfer size (512-byte sectors)'",
     "set ylabel 'throughput (MiB/s)'", "set y2label 'CPU time (ms per MiB, all processes)'",
-    "set ytics nomirror", "set y2tics", "set key left top", "set grid",
+    "set ytics nomirror", "set y2tics", "set logscale y2", "set key left top", "set grid",
+    "set termoption noenhanced",
 ]
 for p in paths:
-    title = {"shim": "at the shim's client interface", "fuse": "through the FUSE file (O_DIRECT)"}[p]
+    title = {"shim": "at the shim client interface", "fuse": "through the FUSE file (O_DIRECT)"}[p]
     d = os.path.join(tmp, f"{p}.dat")
     script += [
         f"set title 'Sequential read, isolated vs colocated driver, {title} (device latency {res['device_latency_us']} us)'",
@@ -35,5 +36,7 @@ for p in paths:
         f"'{d}' u 1:4 axes x1y2 w l dt 2 lw 2 t 'isolated CPU ms/MiB', '{d}' u 1:5 axes x1y2 w l dt 2 lw 2 t 'colocated CPU ms/MiB'",
     ]
 script.append("unset multiplot")
-subprocess.run(["gnuplot"], input="\n".join(script), text=True, check=True)
+r = subprocess.run(["gnuplot"], input="\n".join(script), text=True, capture_output=True)
+if r.returncode != 0:
+    sys.exit("gnuplot failed:\n" + r.stderr)
 print(f"plot: {png}")

@@ -3,6 +3,8 @@
 // and nvme_controller_io.cc.
 #include "devices/nvme/nvme_controller.h"
 
+#include <algorithm>
+
 #include <atomic>
 
 #include "uio/emulated_uio.h"
@@ -248,6 +250,14 @@ void NvmeController::execute(SubmissionQueue& sq, CompletionQueue& cq, TimePoint
   } else {
     cqe.status = execute_io(cmd);
     ready += config_.io_latency;
+    if (config_.max_iops > 0) {
+      // IOPS model: the media serves one command per 1/max_iops seconds, so
+      // completions are spaced at least that far apart (a queue builds up
+      // behind a slow device as it would behind a real one).
+      ready = std::max(ready, next_io_completion_);
+      next_io_completion_ =
+          ready + std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(1'000'000'000 / config_.max_iops));
+    }
   }
   if (cqe.status != 0) ++stats_.errors;
   cq.enqueue(cqe, ready);

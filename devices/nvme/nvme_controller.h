@@ -33,6 +33,7 @@ struct NvmeControllerConfig {
   std::string model = "uldd-hw NVMe";       // Identify Controller MN
   uint32_t lba_shift = 9;                   // logical block size 2^lba_shift (9 or 12)
   std::chrono::microseconds io_latency{0};  // added before an I/O completion is posted
+  uint32_t max_iops = 0;  // I/O completions per second at most, spaced evenly; 0 = no limit
 };
 
 struct NvmeControllerStats {
@@ -164,6 +165,7 @@ class NvmeController {
   CompletionQueue cqs_[kMaxIoQueuePairs + 1];
   PrpMapper prp_;
   NvmeControllerStats stats_;
+  TimePoint next_io_completion_{};  // IOPS model: earliest time the next I/O may complete
   TimePoint last_poll_{};  // `now` of the latest poll(): when CQ heads were last read
   alignas(8) std::byte scratch_[kPageSize];  // Identify data and DSM range lists
 };

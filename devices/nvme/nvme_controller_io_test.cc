@@ -396,6 +396,34 @@ TEST(NvmeControllerLatency, CompletionWaitsForTheLatency) {
   EXPECT_TRUE(h.reap(1));
 }
 
+TEST(NvmeControllerLatency, IopsLimitSpacesCompletions) {
+  NvmeControllerConfig cfg;
+  cfg.max_iops = 10000;  // one completion per 100 us
+  NvmeTestHost h(cfg);
+  ASSERT_EQ(h.enable(), csts::kReady);
+  h.create_pair(1);
+  auto submitted = h.now;
+  for (uint64_t i = 0; i < 3; ++i) h.submit(1, T::rw_cmd(io::kRead, i, 1, kData + 0x1000 * i));
+  h.ring_sq(1);
+  h.poll();
+  // The first completes at once, each next one 100 us after the previous.
+  EXPECT_TRUE(h.reap(1));
+  EXPECT_FALSE(h.reap(1));
+  NvmeController::TimePoint deadline;
+  ASSERT_TRUE(h.ctrl->next_deadline(&deadline));
+  EXPECT_EQ(deadline, submitted + microseconds(100));
+  h.advance(microseconds(99));
+  h.poll();
+  EXPECT_FALSE(h.reap(1));
+  h.advance(microseconds(1));
+  h.poll();
+  EXPECT_TRUE(h.reap(1));
+  EXPECT_FALSE(h.reap(1));
+  h.advance(microseconds(100));
+  h.poll();
+  EXPECT_TRUE(h.reap(1));
+}
+
 TEST(NvmeFileBackingStore, SparseReadWriteFlushPunch) {
   char dir_template[] = "/tmp/uldd-nvme-store-XXXXXX";
   ASSERT_NE(::mkdtemp(dir_template), nullptr);

@@ -5,7 +5,7 @@
 // It is not restarted with the driver, so register state, queues and in-flight
 // commands outlive a driver crash as they would on a real card.
 //
-//   uldd-hw nvme --backing PATH --size BYTES [--latency-us N] [--serial S]
+//   uldd-hw nvme --backing PATH --size BYTES [--latency-us N] [--max-iops N] [--serial S]
 //                [--block-size 512|4096]
 #include <poll.h>
 #include <signal.h>
@@ -34,6 +34,7 @@ struct NvmeOptions {
   std::string backing;
   uint64_t size = 0;
   uint64_t latency_us = 0;
+  uint32_t max_iops = 0;
   std::string serial = "ULDD0001";
   uint32_t block_size = 512;
 };
@@ -70,15 +71,17 @@ Status run_nvme(const NvmeOptions& opt) {
   config.serial = opt.serial;
   config.lba_shift = opt.block_size == 4096 ? 12 : 9;
   config.io_latency = std::chrono::microseconds(opt.latency_us);
+  config.max_iops = opt.max_iops;
   auto controller = NvmeController::create(
       bar->bytes(), dma->bytes(), **store, [&irq](uint32_t) { irq.signal(); }, config);
   if (!controller) return controller.error();
   NvmeController& ctrl = **controller;
 
   spdlog::info(
-      "uldd-hw: nvme device, {} bytes ({} blocks of {}), backing file {}, latency {} us, "
+      "uldd-hw: nvme device, {} bytes ({} blocks of {}), backing file {}, latency {} us, max IOPS {}, "
       "DMA region {} bytes",
-      opt.size, ctrl.namespace_blocks(), opt.block_size, opt.backing, opt.latency_us, dma->size());
+      opt.size, ctrl.namespace_blocks(), opt.block_size, opt.backing, opt.latency_us,
+      opt.max_iops == 0 ? std::string("unlimited") : std::to_string(opt.max_iops), dma->size());
 
   pollfd fds[2] = {{doorbell.fd(), POLLIN, 0}, {signals->get(), POLLIN, 0}};
   uint32_t last_csts = ctrl.csts();
@@ -133,6 +136,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 50));
   nvme_cmd->add_option("--latency-us", nvme.latency_us, "added latency per I/O command")
       ->check(CLI::Range(uint64_t{0}, uint64_t{10'000'000}));
+  nvme_cmd->add_option("--max-iops", nvme.max_iops, "I/O completions per second at most (0: no limit)")
+      ->check(CLI::Range(uint32_t{0}, uint32_t{10'000'000}));
   nvme_cmd->add_option("--serial", nvme.serial, "serial number (Identify Controller SN)");
   nvme_cmd->add_option("--block-size", nvme.block_size, "logical block size")
       ->check(CLI::IsMember({512, 4096}));

@@ -20,35 +20,7 @@ void store_relaxed(T& field, T value) {
   std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
 }
 
-#if defined(__x86_64__)
-// crc32c with SSE4.2's CRC32 instruction, 8 bytes per step: the same value as
-// uldd::crc32c (Castagnoli, reflected, inverted in and out). The checkpoint is
-// committed twice per request (before the SQ doorbell and before the CQ head
-// moves); the byte-wise table loop over its ~1.1 KiB took about 3 us per
-// commit on the benchmark VM, a fifth of the driver's CPU per 512-byte read.
-__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(const void* data, size_t len) {
-  auto* p = static_cast<const uint8_t*>(data);
-  uint64_t c = 0xFFFFFFFFu;
-  for (; len >= 8; len -= 8, p += 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    c = __builtin_ia32_crc32di(c, v);
-  }
-  auto c32 = static_cast<uint32_t>(c);
-  for (; len > 0; --len, ++p) c32 = __builtin_ia32_crc32qi(c32, *p);
-  return ~c32;
-}
-#endif
-
 }  // namespace
-
-uint32_t checkpoint_checksum(const void* data, size_t len) {
-#if defined(__x86_64__)
-  static const bool hw = __builtin_cpu_supports("sse4.2");
-  if (hw) return crc32c_sse42(data, len);
-#endif
-  return crc32c(data, len);
-}
 
 Result<std::unique_ptr<NvmeDriver>> NvmeDriver::create(uio::UioDevice& dev,
                                                        const abi::DriverConfig& cfg,
@@ -233,7 +205,7 @@ void NvmeDriver::commit_checkpoint() {
   slot.version = abi::kAbiVersion;
   slot.payload_size = size;
   slot.device_class = abi::kCheckpointClassNvme;
-  slot.checksum = checkpoint_checksum(shadow_.get(), size);
+  slot.checksum = crc32c(shadow_.get(), size);
   abi::store_shared(slot.epoch, ++epoch_);
   next_slot_ ^= 1;
 }

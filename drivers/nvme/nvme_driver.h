@@ -39,10 +39,6 @@
 
 namespace uldd::drivers {
 
-// The checkpoint slot checksum: crc32c (common/crc32c.h), computed with the
-// CPU's CRC32 instruction where there is one. Same value either way.
-uint32_t checkpoint_checksum(const void* data, size_t len);
-
 // Counters the driver keeps privately and publishes to DriverStatus.
 struct NvmeDriverStats {
   uint64_t interrupts = 0;
