@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "drivers/nvme/nvme_dma_layout.h"
+
 namespace uldd::supervisor {
 namespace {
 
@@ -9,12 +11,8 @@ uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
 }  // namespace
 
-uint64_t nvme_driver_area_size(uint32_t io_queues, uint32_t queue_depth) {
-  // Admin SQ+CQ, identify buffer and slack: 64 KiB. Per I/O queue pair: the
-  // SQ (64 B entries), the CQ (16 B entries) and one PRP list page per slot.
-  uint64_t per_queue = round_up(uint64_t{queue_depth} * 64, 4096) + round_up(uint64_t{queue_depth} * 16, 4096) +
-                       uint64_t{queue_depth} * 4096;
-  return round_up((64u << 10) + io_queues * per_queue, 2u << 20);
+uint64_t nvme_driver_area_size(const abi::DriverConfig& config) {
+  return round_up(drivers::NvmeDmaLayout::compute(config).total_size, 2u << 20);
 }
 
 Result<DiskResources> DiskResources::create(const DiskDeviceConfig& cfg) {
@@ -24,7 +22,17 @@ Result<DiskResources> DiskResources::create(const DiskDeviceConfig& cfg) {
   if (!bar) return bar.error();
   r.bar = std::move(bar.value());
 
-  uint64_t driver_area = nvme_driver_area_size(cfg.io_queues, cfg.queue_depth);
+  abi::DriverConfig dc{};
+  dc.io_queue_count = cfg.io_queues;
+  dc.io_queue_depth = cfg.queue_depth;
+  dc.irq_coalesce_threshold = cfg.irq_coalesce_threshold;
+  dc.irq_coalesce_time_us = cfg.irq_coalesce_time_us;
+  dc.heartbeat_interval_us = cfg.heartbeat_interval_ms * 1000;
+  dc.max_transfer = cfg.max_transfer;
+  dc.device_bytes = cfg.size_bytes;
+  uint64_t driver_area = nvme_driver_area_size(dc);
+  dc.dma_driver_area_size = driver_area;
+  dc.dma_buffer_area_offset = driver_area;
   uint64_t dma_size = driver_area + uint64_t{cfg.buffers} * cfg.max_transfer;
   auto dma = SharedMemory::create("uldd-" + n + "-dma", dma_size);
   if (!dma) return dma.error();
@@ -47,16 +55,7 @@ Result<DiskResources> DiskResources::create(const DiskDeviceConfig& cfg) {
   auto* cb = r.control.as<abi::ControlBlock>();
   cb->magic = abi::kControlBlockMagic;
   cb->version = abi::kAbiVersion;
-  abi::DriverConfig& dc = cb->config;
-  dc.io_queue_count = cfg.io_queues;
-  dc.io_queue_depth = cfg.queue_depth;
-  dc.irq_coalesce_threshold = cfg.irq_coalesce_threshold;
-  dc.irq_coalesce_time_us = cfg.irq_coalesce_time_us;
-  dc.heartbeat_interval_us = cfg.heartbeat_interval_ms * 1000;
-  dc.max_transfer = cfg.max_transfer;
-  dc.dma_driver_area_size = driver_area;
-  dc.dma_buffer_area_offset = driver_area;
-  dc.device_bytes = cfg.size_bytes;
+  cb->config = dc;
 
   for (EventFd* e : {&r.irq, &r.doorbell, &r.driver_wake, &r.shim_wake}) {
     auto fd = EventFd::create();

@@ -19,9 +19,10 @@ namespace uldd::supervisor {
 
 inline constexpr size_t kNvmeBarSize = 0x2000;  // registers + doorbells for 9 queue pairs
 
-// Bytes of DMA memory the NVMe driver needs for its own structures, rounded to
-// 2 MiB so the buffer area starts on a huge page (kernel UIO DMA).
-uint64_t nvme_driver_area_size(uint32_t io_queues, uint32_t queue_depth);
+// Bytes of DMA memory the NVMe driver needs for its own structures (its own
+// layout, drivers/nvme/nvme_dma_layout.h), rounded to 2 MiB so the buffer area
+// starts on a huge page (kernel UIO DMA).
+uint64_t nvme_driver_area_size(const abi::DriverConfig& config);
 
 struct DiskResources {
   SharedMemory bar;           // emulated BAR0 (model and driver)
