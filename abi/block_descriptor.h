@@ -26,12 +26,19 @@ enum class BlockStatus : uint16_t {
 
 inline constexpr uint32_t kSectorSize = 512;
 
+// Request flag, warm resume only (DriverLaunch::resume_mode == kWarm): "this
+// request was handed to your predecessor and is not complete". The driver
+// adopts it if its checkpoint shows the command in the device (it completes
+// it when the device does), and submits it afresh if not. The first
+// DriverLaunch::adopt_count requests of the ring carry it; no others do.
+inline constexpr uint32_t kBlockFlagAdopt = 1u << 0;
+
 struct BlockDescriptor {
   uint32_t tag;     // shim-assigned request id; the driver echoes it unchanged
   uint16_t op;      // BlockOp
   uint16_t status;  // BlockStatus; 0 in a request, set by the driver in a completion
   uint32_t len;     // bytes, a multiple of kSectorSize, <= the ring's max transfer
-  uint32_t flags;   // reserved, 0
+  uint32_t flags;   // kBlockFlag* bits; 0 in ordinary requests and all completions
   uint64_t iova;    // offset of the data buffer in the DMA region
   uint64_t lba;     // first sector (kSectorSize bytes each)
 };

@@ -3,6 +3,7 @@
 // One 4 KiB memfd. Each cache line has one writer, named on every field:
 //   line 0  identity          supervisor, before spawn
 //   line 1  DriverConfig      supervisor, before spawn (the driver copies it once)
+//   line 2  DriverLaunch      supervisor, before spawn or before releasing a standby
 //   line 3  DriverStatus      driver (the supervisor only reads it, untrusted)
 //   line 5+ FaultPointArming  supervisor (the driver only reads)
 #pragma once
@@ -35,11 +36,44 @@ struct alignas(kCacheLine) DriverConfig {
                                    //   (device queues, PRP lists); the shim never touches it
   uint64_t dma_buffer_area_offset; // supervisor: [this, dma size) holds the shim's data buffers
   uint64_t device_bytes;           // supervisor: capacity the shim expects the namespace to have
+  // NIC drivers (e1000) only; 0 for a disk driver. A NIC driver reads
+  // max_transfer as the packet buffer size (bytes of each shim buffer),
+  // heartbeat_interval_us and the dma_* fields as above, and ignores the
+  // NVMe queue and coalescing fields.
+  uint32_t nic_rx_descriptors;     // supervisor: device RX descriptor ring size (multiple of 8)
+  uint32_t nic_tx_descriptors;     // supervisor: device TX descriptor ring size (multiple of 8)
+  uint32_t nic_itr_interval;       // supervisor: interrupt hold-off, in 256 ns units as the
+                                   //   e1000 ITR register (8254x SDM 13.4.18); 0 = none
+  uint32_t nic_reserved;           // supervisor: 0
 };
 static_assert(sizeof(DriverConfig) == 64);
+static_assert(offsetof(DriverConfig, nic_rx_descriptors) == 48);
+static_assert(offsetof(DriverConfig, nic_tx_descriptors) == 52);
+static_assert(offsetof(DriverConfig, nic_itr_interval) == 56);
 static_assert(offsetof(DriverConfig, max_transfer) == 20);
 static_assert(offsetof(DriverConfig, dma_driver_area_size) == 24);
 static_assert(offsetof(DriverConfig, device_bytes) == 40);
+
+// How a driver starts: from scratch (cold: reset the device) or by adopting
+// the device and the commands its predecessor left in it (warm, from the
+// checkpoint). Written by the supervisor before the driver process is spawned,
+// or before a hot-standby process is released, and read once by the driver.
+enum class ResumeMode : uint32_t {
+  kCold = 0,  // reset the controller and bring it up; the shim reissues everything
+  kWarm = 1,  // adopt the running controller from the checkpoint; see kBlockFlagAdopt
+};
+
+struct alignas(kCacheLine) DriverLaunch {
+  uint32_t resume_mode;      // supervisor: ResumeMode
+  uint32_t adopt_count;      // supervisor: warm only: the request ring starts with exactly this many
+                             //   descriptors flagged kBlockFlagAdopt, one per request the shim still
+                             //   has outstanding (abi/block_descriptor.h)
+  uint64_t incarnation;      // supervisor: 0 for the first driver of the device, +1 per restart
+  uint8_t reserved[48];
+};
+static_assert(sizeof(DriverLaunch) == 64);
+static_assert(offsetof(DriverLaunch, adopt_count) == 4);
+static_assert(offsetof(DriverLaunch, incarnation) == 8);
 
 // Live status. Written only by the driver; everything here is untrusted.
 struct alignas(kCacheLine) DriverStatus {
@@ -73,7 +107,7 @@ struct ControlBlock {
   uint32_t version;  // supervisor: kAbiVersion
   uint8_t reserved0[56];
   DriverConfig config;                        // supervisor, before spawn
-  uint8_t reserved1[64];
+  DriverLaunch launch;                        // supervisor, before spawn / standby release
   DriverStatus status;                        // driver
   FaultPointArming faults[kMaxArmedFaults];   // supervisor
   uint8_t reserved2[4096 - 448];
@@ -81,6 +115,7 @@ struct ControlBlock {
 static_assert(sizeof(ControlBlock) == 4096);
 static_assert(offsetof(ControlBlock, magic) == 0);
 static_assert(offsetof(ControlBlock, config) == 64);
+static_assert(offsetof(ControlBlock, launch) == 128);
 static_assert(offsetof(ControlBlock, status) == 192);
 static_assert(offsetof(ControlBlock, faults) == 320);
 

@@ -19,6 +19,9 @@ enum DriverFd : int {
   kFdUioIrq = 10,
   kFdUioAux = 11,
   kDriverFdCount = 12,
+  // Hot standby only (--standby): an eventfd the supervisor signals to promote
+  // the waiting process; DriverLaunch says how to resume.
+  kFdStandbyRelease = 12,
 };
 
 }  // namespace uldd::abi

@@ -8,9 +8,11 @@
 namespace uldd::hw {
 
 enum DeviceModelFd : int {
-  // BAR0 memfd (at least 0x2000 bytes): registers and doorbells. Created by the
-  // supervisor; the driver writes CC/AQA/ASQ/ACQ/INTMS/INTMC/doorbells, the
-  // model writes CAP/VS/CSTS.
+  // BAR0 memfd: registers and doorbells. Created by the supervisor. NVMe (at
+  // least 0x2000 bytes): the driver writes CC/AQA/ASQ/ACQ/INTMS/INTMC/doorbells,
+  // the model writes CAP/VS/CSTS. e1000 (128 KiB, devices/e1000/e1000_spec.h
+  // kBarSize): the model publishes an MMIO side band in its last 8 KiB
+  // (uio/mmio_sideband.h) and the driver's writes go through its log.
   kModelFdBar = 3,
   // DMA region memfd: queues, PRP lists and data buffers, addressed by IOVA =
   // offset into the region. Created by the supervisor; written by all three.
@@ -20,6 +22,11 @@ enum DeviceModelFd : int {
   // Doorbell eventfd: the driver kicks it after every register write (as a KVM
   // ioeventfd would), the model waits on it and then looks at what changed.
   kModelFdDoorbell = 6,
+  // e1000 only, optional: an already-open wire (a TAP opened with
+  // IFF_TAP|IFF_NO_PI, an AF_PACKET socket or a SOCK_SEQPACKET socket), one
+  // frame per read()/write(), for `uldd-hw e1000 --wire-fd`. Without it the
+  // model creates its own TAP (--wire-tap NAME [--wire-netns NS]).
+  kModelFdWire = 7,
 };
 
 }  // namespace uldd::hw

@@ -23,6 +23,9 @@ PACKAGES=(
   libnbd-bin              # nbdinfo, nbdcopy
   qemu-utils              # qemu-img
   gnuplot-nox             # benchmark plots
+  iproute2                # ip netns / ip link / ip addr: the NIC rig (scripts/netns-rig.sh)
+  iputils-ping            # ping across the NIC rig (e2e-nic)
+  iperf3                  # TCP throughput across the NIC rig (e2e-nic)
 )
 
 export DEBIAN_FRONTEND=noninteractive

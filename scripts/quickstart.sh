@@ -2,9 +2,12 @@
 # The main command: installs what is missing, builds, and runs uldd-supervisor
 # on its embedded default configuration (one emulated NVMe disk `disk0`,
 # user-level NVMe driver process, FUSE file /run/uldd/disk0, NBD socket
-# /run/uldd/disk0.nbd). A small demo client writes and reads back data through
-# both frontends so there is I/O to watch in the status lines. Ctrl-C stops
-# everything cleanly.
+# /run/uldd/disk0.nbd; one emulated e1000 `nic0`, user-level e1000 driver
+# process, TAP uldd0). A small demo client writes and reads back data through
+# both frontends so there is I/O to watch in the status lines, and a second one
+# puts uldd0 and the device's wire into two network namespaces
+# (scripts/netns-rig.sh: uldd-a 198.18.0.1 <-> uldd-b 198.18.0.2) and pings
+# across the NIC. Ctrl-C stops everything cleanly and removes the namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "quickstart.sh: run as root (sudo $0)" >&2; exit 1; }
@@ -32,10 +35,25 @@ demo_client() {
   rm -rf "$tmp"
 }
 
+nic_demo() {
+  # The TAPs exist once the supervisor is up; `links` waits for them.
+  sleep 1
+  scripts/netns-rig.sh links || { echo "[nic] rig not set up (is nic0 configured?)"; return; }
+  echo "[nic] uldd0 in netns uldd-a (198.18.0.1), wire in uldd-b (198.18.0.2); try:"
+  echo "[nic]   ip netns exec uldd-a ping 198.18.0.2"
+  echo "[nic]   ip netns exec uldd-b iperf3 -s -D; ip netns exec uldd-a iperf3 -c 198.18.0.2"
+  while sleep 2; do
+    ip netns exec uldd-a ping -q -c 10 -i 0.05 -W 1 198.18.0.2 | sed -n 's/^/[nic] /; /packets transmitted/p' || break
+  done
+}
+
+scripts/netns-rig.sh up
 demo_client &
 demo=$!
-trap 'kill $demo 2>/dev/null || true' EXIT
+nic_demo &
+nicdemo=$!
+trap 'kill $demo $nicdemo 2>/dev/null || true; scripts/netns-rig.sh down' EXIT
 status=0
 build/bin/uldd-supervisor "$@" || status=$?
-kill $demo 2>/dev/null || true
+kill $demo $nicdemo 2>/dev/null || true
 exit $status

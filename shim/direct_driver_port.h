@@ -29,6 +29,8 @@ class DirectDriverPort final : public DriverPort {
   bool prepare_sleep(bool) override { return false; }
   void finish_sleep() override {}
   bool protocol_violated() const override { return false; }
+  // The colocated driver lives and dies with the shim's process.
+  void reset() override {}
 
  private:
   Driver& driver_;

@@ -3,6 +3,8 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <future>
+#include <memory>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -93,8 +95,18 @@ bool DiskShim::take_incoming() {
 }
 
 bool DiskShim::issue() {
+  if (held_.load(std::memory_order_acquire)) return false;
   uint32_t space = port_->submit_space();
   uint32_t n = 0;
+  // What a dead predecessor had, first and in its original order.
+  while (n < space && !resend_.empty()) {
+    BlockDescriptor d = table_.entry_for_tag(resend_.front()).sent;
+    d.flags = resend_flags_;
+    resend_.pop_front();
+    port_->stage(n++, d);
+    stats_.resent.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (resend_.empty()) resend_flags_ = 0;
   while (n < space && !pending_.empty() && table_.has_free()) {
     Request* r = pending_.front();
     uint32_t tag = table_.allocate();
@@ -143,6 +155,11 @@ bool DiskShim::harvest() {
                                       c.tag, c.op, c.len, c.lba));
       continue;
     }
+    if (awaiting_first_completion_) {
+      awaiting_first_completion_ = false;
+      stats_.first_completion_after_restart_ns.store(
+          std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_release);
+    }
     Request* r = e->request;
     if (c.status != static_cast<uint16_t>(BlockStatus::kOk)) {
       if (r->status == BlockStatus::kOk) {
@@ -167,6 +184,9 @@ bool DiskShim::harvest() {
 void DiskShim::report_driver_fault(const std::string& reason) {
   if (fault_reported_) return;
   fault_reported_ = true;
+  // Nothing more goes to a driver that broke the protocol; the supervisor
+  // kills it and restarts with resend (restart()).
+  held_.store(true, std::memory_order_release);
   spdlog::error("{}: driver fault: {}", options_.device_name, reason);
   if (options_.on_driver_fault) options_.on_driver_fault(reason);
 }
@@ -198,6 +218,7 @@ void DiskShim::complete(Request* r) {
 
 void DiskShim::run() {
   while (!stop_requested_.load(std::memory_order_acquire)) {
+    run_commands();
     bool progress = take_incoming();
     progress |= harvest();
     progress |= issue();
@@ -205,11 +226,12 @@ void DiskShim::run() {
 
     // Nothing to do: announce the sleep to the driver and the frontends, then
     // re-check both before blocking so that no kick is lost.
-    bool waiting_for_space = !pending_.empty() && table_.has_free();
+    bool waiting_for_space = !held_.load(std::memory_order_relaxed) &&
+                             ((!pending_.empty() && table_.has_free()) || !resend_.empty());
     if (port_->prepare_sleep(waiting_for_space)) continue;
     {
       std::lock_guard lock(mutex_);
-      if (!incoming_.empty()) {
+      if (!incoming_.empty() || !commands_.empty()) {
         port_->finish_sleep();
         continue;
       }
@@ -225,6 +247,71 @@ void DiskShim::run() {
     if (fds[0].revents & POLLIN) port_->on_wake();
     if (fds[1].revents & POLLIN) incoming_wake_.drain();
   }
+}
+
+void DiskShim::hold() { held_.store(true, std::memory_order_release); }
+
+void DiskShim::run_commands() {
+  std::deque<std::function<void()>> commands;
+  {
+    std::lock_guard lock(mutex_);
+    if (commands_.empty()) return;
+    commands.swap(commands_);
+  }
+  for (auto& c : commands) c();
+}
+
+Result<uint32_t> DiskShim::restart(ResendMode mode) {
+  auto done = std::make_shared<std::promise<uint32_t>>();
+  std::future<uint32_t> result = done->get_future();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return plain_error(options_.device_name + ": shim is stopped");
+    commands_.push_back([this, mode, done] { done->set_value(prepare_restart(mode)); });
+    sleeping_ = false;
+  }
+  incoming_wake_.signal();
+  return result.get();
+}
+
+uint32_t DiskShim::prepare_restart(ResendMode mode) {
+  // 1. Whatever the dead driver completed and posted is a real completion.
+  while (harvest()) {
+  }
+  // 2. Both rings empty for the successor.
+  port_->reset();
+  // 3. Everything still in flight, oldest first.
+  std::vector<uint32_t> tags;
+  for (uint32_t slot = 0; slot < table_.capacity(); ++slot) {
+    InFlightEntry& e = table_.entry_for_tag(slot);
+    if (e.request != nullptr) tags.push_back(e.sent.tag);
+  }
+  std::sort(tags.begin(), tags.end(), [this](uint32_t a, uint32_t b) {
+    return table_.entry_for_tag(a).issue_seq < table_.entry_for_tag(b).issue_seq;
+  });
+  resend_.clear();
+  resend_flags_ = 0;
+  uint32_t queued = 0;
+  if (mode == ResendMode::kFail) {
+    for (uint32_t tag : tags) {
+      Request* r = table_.entry_for_tag(tag).request;
+      r->status = BlockStatus::kIoError;
+      table_.release(tag);
+      stats_.failed_on_restart.fetch_add(1, std::memory_order_relaxed);
+      if (--r->parts_outstanding == 0 && r->fully_issued) complete(r);
+    }
+  } else {
+    resend_.assign(tags.begin(), tags.end());
+    resend_flags_ = mode == ResendMode::kAdopt ? abi::kBlockFlagAdopt : 0;
+    queued = static_cast<uint32_t>(tags.size());
+  }
+  stats_.descriptors_in_flight.store(table_.in_use(), std::memory_order_relaxed);
+  stats_.restarts.fetch_add(1, std::memory_order_relaxed);
+  stats_.first_completion_after_restart_ns.store(0, std::memory_order_relaxed);
+  awaiting_first_completion_ = true;
+  fault_reported_ = false;
+  held_.store(false, std::memory_order_release);
+  return queued;
 }
 
 bool DiskShim::drain(std::chrono::milliseconds timeout) {

@@ -9,6 +9,17 @@
 // in-flight table, the buffers, the port) belongs to the shim's one thread.
 // Back-pressure: at most `queue_limit` requests are accepted at once; further
 // callers block until one completes.
+//
+// Recovery (architecture, "Recovery protocol"): when the driver dies the
+// supervisor calls hold(); the shim keeps accepting requests but hands
+// nothing more to the driver. Before the successor starts, restart() — run on
+// the shim's thread — takes every completion the dead driver still posted,
+// empties the rings, and queues every request the driver had and did not
+// complete for resending, in original issue order, ahead of anything new:
+// flagged kBlockFlagAdopt for a warm successor, plain for a cold one (which
+// resets the device), or failed with an I/O error if policy says so. Each tag
+// still completes at most once: the in-flight table is never cleared, only
+// re-sent.
 #pragma once
 
 #include <atomic>
@@ -43,6 +54,13 @@ struct DiskShimOptions {
 };
 
 // Counters, readable from any thread while the shim runs.
+// How the shim resumes after its driver died (DiskShim::restart()).
+enum class ResendMode {
+  kAdopt,    // warm successor: resend every outstanding request flagged kBlockFlagAdopt
+  kReissue,  // cold successor (device reset): resend them plain, in original order
+  kFail,     // cold successor, policy "in-flight = fail": complete them with kIoError
+};
+
 struct DiskShimStats {
   std::atomic<uint64_t> reads{0}, writes{0}, flushes{0};
   std::atomic<uint64_t> read_bytes{0}, write_bytes{0};
@@ -51,6 +69,12 @@ struct DiskShimStats {
   std::atomic<uint64_t> protocol_violations{0};  // completions that matched nothing we sent
   std::atomic<uint32_t> requests_open{0};        // accepted, not yet completed
   std::atomic<uint32_t> descriptors_in_flight{0};
+  std::atomic<uint64_t> restarts{0};             // restart() calls
+  std::atomic<uint64_t> resent{0};               // descriptors re-sent to a successor
+  std::atomic<uint64_t> failed_on_restart{0};    // requests failed by ResendMode::kFail
+  // steady_clock nanoseconds of the first completion after the latest
+  // restart(); 0 until it happens (downtime = this - time of death).
+  std::atomic<int64_t> first_completion_after_restart_ns{0};
 };
 
 struct Request {
@@ -81,6 +105,15 @@ class DiskShim final : public BlockClient {
   void write(uint64_t offset, std::span<const std::byte> data, BlockDone done) override;
   void flush(BlockDone done) override;
 
+  // Recovery, called by the supervisor (any thread). hold(): stop handing
+  // descriptors to the driver (it is dead or about to be killed). restart():
+  // blocks until the shim's thread has prepared the rings for a successor as
+  // `mode` says; returns how many descriptors it queued for resending
+  // (DriverLaunch::adopt_count for kAdopt), after which the shim serves again.
+  void hold();
+  Result<uint32_t> restart(ResendMode mode);
+  bool held() const { return held_.load(std::memory_order_acquire); }
+
   const DiskShimStats& stats() const { return stats_; }
   const std::string& name() const { return options_.device_name; }
 
@@ -93,6 +126,8 @@ class DiskShim final : public BlockClient {
   void complete(Request* request);
   void fail_all_open();
   void report_driver_fault(const std::string& reason);
+  uint32_t prepare_restart(ResendMode mode);
+  void run_commands();
   std::byte* buffer(uint32_t slot) const {
     return options_.buffer_area + uint64_t{slot} * options_.max_transfer;
   }
@@ -109,14 +144,19 @@ class DiskShim final : public BlockClient {
   bool sleeping_ = false;
   bool stopping_ = false;
   EventFd incoming_wake_;
+  std::deque<std::function<void()>> commands_;  // run on the shim's thread (restart())
 
   // The shim thread's own.
   std::deque<Request*> pending_;  // accepted, not fully issued, in arrival order
+  std::deque<uint32_t> resend_;   // tags to hand to a successor driver before pending_
+  uint32_t resend_flags_ = 0;     // kBlockFlagAdopt while resending to a warm successor
+  bool awaiting_first_completion_ = false;
   InFlightTable table_;
   std::vector<abi::BlockDescriptor> reap_batch_;
   uint64_t issue_seq_ = 0;
   bool fault_reported_ = false;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> held_{false};
   std::thread thread_;
 };
 

@@ -5,7 +5,8 @@
 namespace uldd::shim {
 
 RingDriverPort::RingDriverPort(abi::RingRegionView view, const EventFd& driver_wake, const EventFd& shim_wake)
-    : requests_(view.request_indices(), view.request_slots(), view.header.capacity, 0),
+    : view_(view),
+      requests_(view.request_indices(), view.request_slots(), view.header.capacity, 0),
       completions_(view.completion_indices(), view.completion_slots(), view.header.capacity, 0),
       driver_wake_(driver_wake),
       shim_wake_(shim_wake) {}
@@ -38,6 +39,23 @@ bool RingDriverPort::prepare_sleep(bool waiting_for_space) {
     return true;
   }
   return false;
+}
+
+void RingDriverPort::reset() {
+  // Both index lines of both rings, including the dead driver's: the ring
+  // region belongs to the supervisor, and the next driver resumes from the
+  // shared words (DriverLoop), so they must say "empty" before it starts.
+  for (abi::RingIndices* ix : {view_.request_indices(), view_.completion_indices()}) {
+    abi::ring_detail::store(ix->producer.tail, 0, std::memory_order_relaxed);
+    abi::ring_detail::store(ix->producer.producer_needs_wakeup, 0, std::memory_order_relaxed);
+    abi::ring_detail::store(ix->consumer.head, 0, std::memory_order_relaxed);
+    abi::ring_detail::store(ix->consumer.consumer_needs_wakeup, 0, std::memory_order_release);
+  }
+  requests_ = abi::SpscProducer<abi::BlockDescriptor>(view_.request_indices(), view_.request_slots(),
+                                                      view_.header.capacity, 0);
+  completions_ = abi::SpscConsumer<abi::BlockDescriptor>(view_.completion_indices(), view_.completion_slots(),
+                                                         view_.header.capacity, 0);
+  violated_ = false;
 }
 
 void RingDriverPort::finish_sleep() {

@@ -26,8 +26,10 @@ class RingDriverPort final : public DriverPort {
   bool prepare_sleep(bool waiting_for_space) override;
   void finish_sleep() override;
   bool protocol_violated() const override { return violated_; }
+  void reset() override;
 
  private:
+  abi::RingRegionView view_;
   abi::SpscProducer<abi::BlockDescriptor> requests_;
   abi::SpscConsumer<abi::BlockDescriptor> completions_;
   const EventFd& driver_wake_;

@@ -22,10 +22,13 @@ namespace bp = boost::process::v2;
 namespace {
 
 // Runs in the child between fork and exec: only async-signal-safe calls.
+// Boost runs the initializers' hooks in the order they are passed; this one
+// comes after BindFds, so the fds are in place when the limits are set.
 struct ChildSetup {
   uid_t uid = 0;
   gid_t gid = 0;
   bool switch_user = false;
+  SandboxLaunch* sandbox = nullptr;
 
   template <class Launcher>
   bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*&) {
@@ -36,11 +39,40 @@ struct ChildSetup {
     // then stops drivers and models in order (shim drained first).
     if (setpgid(0, 0) != 0) return bp::error_code(errno, bp::system_category());
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return bp::error_code(errno, bp::system_category());
+    // Limits while still root: lowering the hard limit is allowed either
+    // way, but keeping the core limit as it is needs no privilege later.
+    if (sandbox != nullptr) {
+      if (int err = sandbox->apply_limits_in_child()) return bp::error_code(err, bp::system_category());
+    }
     if (switch_user) {
       if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
         return bp::error_code(errno, bp::system_category());
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return bp::error_code(errno, bp::system_category());
+    // Last: from here on only Boost's close_range and the pinned execve.
+    if (sandbox != nullptr) {
+      if (int err = sandbox->install_seccomp_in_child()) return bp::error_code(err, bp::system_category());
+    }
+    return {};
+  }
+};
+
+// The first hooks of a sandboxed spawn. In the parent: checks that the path
+// Boost will hand to execve is the very string the seccomp filter was pinned
+// to (a copy would make the exec itself die by SIGSYS). In the child, before
+// anything else and still as root: joins the driver's cgroup, so that no
+// instruction of the driver ever runs outside it.
+struct SandboxEntry {
+  SandboxLaunch* sandbox;
+
+  template <class Launcher>
+  bp::error_code on_setup(Launcher&, const bp::filesystem::path& executable, const char* const*&) {
+    if (executable.c_str() != sandbox->exec_path()) return bp::error_code(EFAULT, bp::system_category());
+    return {};
+  }
+  template <class Launcher>
+  bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*&) {
+    if (int err = sandbox->join_cgroup_in_child()) return bp::error_code(err, bp::system_category());
     return {};
   }
 };
@@ -124,13 +156,35 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
   // Boost.Process reports some failures by exception even on its error_code
   // overload; both become an Error here, at the boundary.
   try {
+    // One path object, alive across the launch: its c_str() is what execve
+    // gets, and what the sandbox's filter allows execve for.
+    const bp::filesystem::path executable(spec.executable.string());
+    std::optional<SandboxLaunch> sandbox;
+    if (spec.sandbox) {
+      auto prepared = SandboxLaunch::prepare(*spec.sandbox, spec.role, executable.c_str());
+      if (!prepared) return prepared.error();
+      sandbox = std::move(prepared.value());
+      setup.sandbox = &*sandbox;
+      child.cgroup_dir_ = sandbox->cgroup_dir();
+    }
     boost::asio::io_context ctx;
     bp::error_code ec;
     bp::posix::default_launcher launcher;
-    auto proc = launcher(ctx, ec, spec.executable.string(), spec.args, BindFds{&spec.fds}, setup);
-    if (ec) return Error{ec.value(), spec.role + ": cannot start " + spec.executable.string()};
-    child.pid_ = proc.id();
-    proc.detach();  // the pidfd below is how we hold it from now on
+    // Returns the pid, the process detached: the pidfd below is how we hold
+    // it from now on.
+    auto launch = [&](auto&&... inits) -> pid_t {
+      auto proc = launcher(ctx, ec, executable, spec.args, inits...);
+      if (ec) return -1;
+      pid_t pid = proc.id();
+      proc.detach();
+      return pid;
+    };
+    child.pid_ = sandbox ? launch(SandboxEntry{&*sandbox}, BindFds{&spec.fds}, setup)
+                         : launch(BindFds{&spec.fds}, setup);
+    if (ec) {
+      DriverCgroup::remove(child.cgroup_dir_);
+      return Error{ec.value(), spec.role + ": cannot start " + spec.executable.string()};
+    }
   } catch (const std::exception& e) {
     return plain_error(spec.role + ": cannot start " + spec.executable.string() + ": " + e.what());
   }
@@ -139,6 +193,7 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
     Error e = errno_error(spec.role + ": pidfd_open");
     ::kill(child.pid_, SIGKILL);
     ::waitpid(child.pid_, nullptr, 0);
+    DriverCgroup::remove(child.cgroup_dir_);
     return e;
   }
   child.pidfd_.reset(pidfd);
@@ -153,7 +208,7 @@ std::optional<int> ChildProcess::try_reap() {
   if (exit_status_ || pid_ < 0) return exit_status_;
   int status = 0;
   pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) exit_status_ = status;
+  if (r == pid_) on_reaped(status);
   return exit_status_;
 }
 
@@ -173,13 +228,22 @@ int ChildProcess::terminate(std::chrono::milliseconds grace) {
     kill_now(SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
-    exit_status_ = status;
+    on_reaped(status);
   }
   return *exit_status_;
 }
 
+void ChildProcess::on_reaped(int status) {
+  exit_status_ = status;
+  // The leaf is empty now; a restarted driver of the same role makes it anew.
+  DriverCgroup::remove(cgroup_dir_);
+}
+
 std::string ChildProcess::describe_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  // SECCOMP_RET_KILL_PROCESS: the only way a sandboxed driver gets SIGSYS
+  // (nothing else raises it on x86_64), and the first thing to debug.
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) return "killed by seccomp (SIGSYS)";
   if (WIFSIGNALED(status)) return std::string("killed by signal ") + sigabbrev_np(WTERMSIG(status));
   return "status " + std::to_string(status);
 }

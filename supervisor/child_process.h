@@ -8,7 +8,9 @@
 // (the supervisor blocks signals for its signalfd), the child gets its own
 // process group (a terminal's Ctrl-C reaches only the supervisor, which stops
 // children in order), no_new_privs is set, the child dies with the supervisor
-// (PDEATHSIG), and it switches to `user` if one is given.
+// (PDEATHSIG), and it switches to `user` if one is given. With a `sandbox`
+// (driver processes), the child also joins its cgroup, takes its resource
+// limits and, last before exec, the seccomp allow-list (driver_sandbox.h).
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +24,7 @@
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "supervisor/driver_sandbox.h"
 
 namespace uldd::supervisor {
 
@@ -31,6 +34,7 @@ struct SpawnSpec {
   std::vector<std::pair<int, int>> fds;  // {number in the child, fd in the supervisor}
   std::string user;                      // "" = keep the supervisor's identity
   std::string role;                      // for messages: "disk0 driver"
+  std::optional<SandboxSpec> sandbox;    // drivers: seccomp + limits; none for trusted children
 };
 
 class ChildProcess {
@@ -55,13 +59,18 @@ class ChildProcess {
   // Sends `signal` now; callable from any thread.
   void kill_now(int signal);
 
+  // "exited with status 1", "killed by signal KILL", "killed by seccomp
+  // (SIGSYS)" (a sandboxed driver made a system call off its allow-list).
   static std::string describe_status(int status);
 
  private:
+  void on_reaped(int status);
+
   pid_t pid_ = -1;
   UniqueFd pidfd_;
   std::optional<int> exit_status_;
   std::string role_;
+  std::filesystem::path cgroup_dir_;  // the sandbox's cgroup leaf, removed once reaped
 };
 
 }  // namespace uldd::supervisor

@@ -21,6 +21,7 @@
 
 #include "abi/ring_region.h"
 #include "common/unique_fd.h"
+#include "supervisor/nic_config.h"
 
 namespace uldd::supervisor {
 namespace {
@@ -28,13 +29,13 @@ namespace {
 namespace fs = std::filesystem;
 using Keys = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 4> kSupervisorKeys = {"runtime_dir", "log_level",
-                                                             "status_interval_ms", "driver_user"};
+constexpr std::array<std::string_view, 5> kSupervisorKeys = {"runtime_dir", "log_level", "status_interval_ms",
+                                                             "driver_user", "policy_dir"};
 // clang-format off
-constexpr std::array<std::string_view, 17> kDiskKeys = {
+constexpr std::array<std::string_view, 18> kDiskKeys = {
     "name", "mode", "uio", "backing_file", "size", "model_latency_us", "model_max_iops", "io_queues",
     "queue_depth", "ring_capacity", "max_transfer", "buffers", "irq_coalesce_threshold",
-    "irq_coalesce_time_us", "heartbeat_interval_ms", "fuse_path", "nbd_socket"};
+    "irq_coalesce_time_us", "policy", "driver", "fuse_path", "nbd_socket"};
 // clang-format on
 
 constexpr uint64_t kPage = 4096;
@@ -253,6 +254,11 @@ Status parse_supervisor(const std::string& source, const toml::table& t, Supervi
                           ch == '-' || ch == '.';
                  });
   if (!user_ok) return r.error("driver_user", "'driver_user' is not a valid user name");
+  std::string policy_dir = c.policy_dir.string();
+  ULDD_TRY(r.read_string("policy_dir", policy_dir));
+  if (policy_dir.empty() || policy_dir.front() != '/')
+    return r.error("policy_dir", "'policy_dir' must be an absolute path");
+  c.policy_dir = fs::path(policy_dir).lexically_normal();
   return {};
 }
 
@@ -310,7 +316,18 @@ Status parse_disk(const TableReader& r, const fs::path& runtime_dir, DiskDeviceC
   ULDD_TRY(r.read_uint("irq_coalesce_time_us", 0, 25500, d.irq_coalesce_time_us));
   if (d.irq_coalesce_time_us % 100 != 0)
     return r.invalid("irq_coalesce_time_us", d.irq_coalesce_time_us, "is not a multiple of 100");
-  ULDD_TRY(r.read_uint("heartbeat_interval_ms", 1, 60'000, d.heartbeat_interval_ms));
+  ULDD_TRY(r.read_string("policy", d.policy));
+  bool policy_ok = !d.policy.empty() && d.policy.size() <= 64 &&
+                   std::all_of(d.policy.begin(), d.policy.end(), [](char ch) {
+                     return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+                   });
+  if (!policy_ok)
+    return r.error("policy", "'policy' = \"" + d.policy + "\" is not a policy name ([a-z0-9_-]{1,64})");
+  std::string driver;
+  ULDD_TRY(r.read_string("driver", driver));
+  if (!driver.empty() && driver.front() != '/')
+    return r.error("driver", "'driver' must be an absolute path (or \"\" for the bundled driver)");
+  d.driver = driver;
   ULDD_TRY(r.read_path("fuse_path", runtime_dir, d.fuse_path));
   ULDD_TRY(r.read_path("nbd_socket", runtime_dir, d.nbd_socket));
   return {};
@@ -353,12 +370,12 @@ Result<SupervisorConfig> build_config(const std::string& source, const toml::tab
   TableReader top(source, root, "the top level");
   for (auto&& [key, value] : root) {
     std::string_view k = key.str();
-    if (k == "supervisor" || k == "disk") continue;
+    if (k == "supervisor" || k == "disk" || k == "nic") continue;
     std::string what = value.is_table() ? "table [" + std::string(k) + "]"
                        : value.is_array_of_tables()
                            ? "table [[" + std::string(k) + "]]"
                            : "key '" + std::string(k) + "' at the top level";
-    constexpr std::array<std::string_view, 2> kRoot = {"supervisor", "disk"};
+    constexpr std::array<std::string_view, 3> kRoot = {"supervisor", "disk", "nic"};
     return top.error_at(key.source(), "unknown " + what + suggestion(k, kRoot));
   }
   if (const toml::node* s = root.get("supervisor")) {
@@ -367,17 +384,21 @@ Result<SupervisorConfig> build_config(const std::string& source, const toml::tab
     ULDD_TRY(parse_supervisor(source, *s->as_table(), c));
   }
   const toml::node* disks = root.get("disk");
-  if (disks == nullptr || (disks->is_array() && disks->as_array()->empty()))
+  bool no_disks = disks == nullptr || (disks->is_array() && disks->as_array()->empty());
+  if (no_disks && root.get("nic") == nullptr)
     return top.error_at(toml::source_region{{1, 1}, {1, 1}, nullptr},
-                        "no [[disk]] configured; at least one is required");
-  if (!disks->is_array_of_tables())
+                        "no [[disk]] or [[nic]] configured; at least one device is required");
+  if (!no_disks && !disks->is_array_of_tables())
     return top.error("disk", "'disk' must be an array of tables ([[disk]])");
   std::vector<TableReader> readers;
-  for (const toml::node& n : *disks->as_array()) {
-    readers.emplace_back(source, *n.as_table(), "[[disk]]");
-    ULDD_TRY(parse_disk(readers.back(), c.runtime_dir, c.disks.emplace_back()));
+  if (!no_disks) {
+    for (const toml::node& n : *disks->as_array()) {
+      readers.emplace_back(source, *n.as_table(), "[[disk]]");
+      ULDD_TRY(parse_disk(readers.back(), c.runtime_dir, c.disks.emplace_back()));
+    }
   }
   ULDD_TRY(check_unique(readers, c));
+  ULDD_TRY(parse_nic_tables(source, root, c));  // supervisor/nic_config.cc
   return c;
 }
 

@@ -38,10 +38,36 @@ struct DiskDeviceConfig {
   uint32_t buffers = 256;                 // DMA data buffers of max_transfer bytes each
   uint32_t irq_coalesce_threshold = 1;    // completions per interrupt, 1..256
   uint32_t irq_coalesce_time_us = 0;      // interrupt hold-off, multiple of 100, <= 25500
-  uint32_t heartbeat_interval_ms = 100;   // 1..60000
+  // Restart policy (policies/README.md): a file <policy>.toml in the supervisor's
+  // policy_dir, or the built-in "default". Heartbeat, restart, recovery mode and
+  // driver limits come from it.
+  std::string policy = "default";
+  // Driver executable; empty = uldd-nvme-driver next to the supervisor. For
+  // testing drivers built differently (and the sandbox tests' hostile driver).
+  std::filesystem::path driver;
   // Frontends (empty path = off).
   std::filesystem::path fuse_path;        // regular file the FUSE filesystem is mounted on
   std::filesystem::path nbd_socket;       // unix socket of the NBD server; export name = `name`
+};
+
+// One [[nic]] table: an emulated e1000 whose host side is a TAP netdev served
+// by the NIC shim and whose wire is a TAP in a peer netns (supervisor/nic_config.cc
+// parses and checks it).
+struct NicDeviceConfig {
+  std::string name;                       // [[nic]] name = "nic0"; [a-z0-9_-]{1,15}, unique among devices
+  DriverMode mode = DriverMode::kIsolated;
+  std::string uio = "emulated";           // "emulated" only so far (uldd-hw e1000)
+  std::string tap = "uldd0";              // host-side TAP the shim creates; a Linux ifname (<= 15 chars)
+  std::string tap_netns;                  // named netns (/run/netns/NAME) for the TAP; "" = ours
+  std::string wire_tap = "uldd0w";        // the device model's wire TAP
+  std::string wire_netns;                 // named netns for the wire TAP; "" = ours
+  std::string mac = "52:54:00:12:34:56";  // the device's MAC (EEPROM words 0..2); unicast, not zero
+  uint32_t tx_descriptors = 256;          // e1000 legacy TX ring entries, power of two, 8..4096
+  uint32_t rx_descriptors = 256;          // e1000 legacy RX ring entries, power of two, 8..4096
+  uint32_t ring_capacity = 256;           // each of the four shim<->driver rings, power of two
+  uint32_t buffers = 1024;                // 2 KiB packet buffers in the DMA region, 16..65536
+  uint32_t itr_us = 50;                   // interrupt hold-off (e1000 ITR), 0..16000; 0 = off
+  uint32_t heartbeat_interval_ms = 100;   // 1..60000
 };
 
 struct SupervisorConfig {
@@ -49,7 +75,10 @@ struct SupervisorConfig {
   std::string log_level = "info";          // trace|debug|info|warn|error
   uint32_t status_interval_ms = 2000;      // periodic one-line status per device; 0 = off, <= 1 day
   std::string driver_user;                 // user the drivers run as; "" = stay as we are
+  std::filesystem::path policy_dir = "/etc/uldd/policies";  // *.toml restart policies; absolute;
+                                           //   missing directory = built-in default only
   std::vector<DiskDeviceConfig> disks;
+  std::vector<NicDeviceConfig> nics;
 };
 
 // Parses TOML text. `source` names it in error messages (a path, or

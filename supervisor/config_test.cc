@@ -55,9 +55,26 @@ TEST(ConfigTest, DefaultParsesToDocumentedValues) {
   EXPECT_EQ(d.buffers, 256u);
   EXPECT_EQ(d.irq_coalesce_threshold, 1u);
   EXPECT_EQ(d.irq_coalesce_time_us, 0u);
-  EXPECT_EQ(d.heartbeat_interval_ms, 100u);
+  EXPECT_EQ(d.policy, "default");
+  EXPECT_TRUE(d.driver.empty());
   EXPECT_EQ(d.fuse_path, "/run/uldd/disk0");
   EXPECT_EQ(d.nbd_socket, "/run/uldd/disk0.nbd");
+  ASSERT_EQ(c->nics.size(), 1u);
+  const NicDeviceConfig& n = c->nics[0];
+  EXPECT_EQ(n.name, "nic0");
+  EXPECT_EQ(n.mode, DriverMode::kIsolated);
+  EXPECT_EQ(n.uio, "emulated");
+  EXPECT_EQ(n.tap, "uldd0");
+  EXPECT_EQ(n.tap_netns, "");
+  EXPECT_EQ(n.wire_tap, "uldd0w");
+  EXPECT_EQ(n.wire_netns, "");
+  EXPECT_EQ(n.mac, "52:54:00:12:34:56");
+  EXPECT_EQ(n.tx_descriptors, 256u);
+  EXPECT_EQ(n.rx_descriptors, 256u);
+  EXPECT_EQ(n.ring_capacity, 256u);
+  EXPECT_EQ(n.buffers, 1024u);
+  EXPECT_EQ(n.itr_us, 50u);
+  EXPECT_EQ(n.heartbeat_interval_ms, 100u);
 }
 
 TEST(ConfigTest, PackagedFileIsTheEmbeddedDefault) {
@@ -70,6 +87,7 @@ TEST(ConfigTest, PackagedFileIsTheEmbeddedDefault) {
   auto c = load_config_file(path);
   ASSERT_TRUE(c.ok()) << c.error().describe();
   EXPECT_EQ(c->disks.at(0).name, "disk0");
+  EXPECT_EQ(c->nics.at(0).name, "nic0");
 }
 
 TEST(ConfigTest, MinimalDiskGetsHeaderDefaults) {
@@ -165,8 +183,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "t.toml:7:24: 'irq_coalesce_time_us' = 150 is not a multiple of 100"},
         BadCase{"irq_coalesce_time_us = 25600",
                 "t.toml:7:24: 'irq_coalesce_time_us' = 25600 is out of range 0..25500"},
-        BadCase{"heartbeat_interval_ms = 0",
-                "t.toml:7:25: 'heartbeat_interval_ms' = 0 is out of range 1..60000"},
+        BadCase{"policy = \"Bad Name\"",
+                "t.toml:7:10: 'policy' = \"Bad Name\" is not a policy name ([a-z0-9_-]{1,64})"},
+        BadCase{"driver = \"relative/driver\"",
+                "t.toml:7:10: 'driver' must be an absolute path (or \"\" for the bundled driver)"},
         BadCase{"model_latency_us = 2000000",
                 "t.toml:7:20: 'model_latency_us' = 2000000 is out of range 0..1000000"},
         BadCase{"model_max_iops = 20000000",
@@ -231,8 +251,9 @@ TEST(ConfigTest, TopLevelShapeRules) {
   EXPECT_EQ(error_of("disk = [1, 2]\n"),
             "t.toml:1:8: 'disk' must be an array of tables ([[disk]])");
   EXPECT_EQ(error_of("[supervisor]\n"),
-            "t.toml:1:1: no [[disk]] configured; at least one is required");
-  EXPECT_EQ(error_of(""), "t.toml:1:1: no [[disk]] configured; at least one is required");
+            "t.toml:1:1: no [[disk]] or [[nic]] configured; at least one device is required");
+  EXPECT_EQ(error_of(""),
+            "t.toml:1:1: no [[disk]] or [[nic]] configured; at least one device is required");
 }
 
 TEST(ConfigTest, DuplicateNamesAndPaths) {
@@ -297,6 +318,93 @@ TEST(ConfigTest, LoadsFromFile) {
   EXPECT_EQ(c.error().describe(), path + ":7:13: 'io_queues' = 12 is out of range 1..8");
   unlink(path.c_str());
   rmdir(dir);
+}
+
+// ---- [[nic]] -----------------------------------------------------------------
+
+// Lines 1-3; a line given to with_nic_line() is line 4.
+std::string with_nic_line(std::string_view line) {
+  return "[[nic]]\nname = \"n0\"\nwire_tap = \"n0w\"\n" + std::string(line) + "\n";
+}
+
+TEST(ConfigTest, NicOnlyConfigGetsDefaults) {
+  auto c = parse_config(with_nic_line("mode = \"colocated\"\ntap_netns = \"ns-a\""), "t.toml");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_TRUE(c->disks.empty());
+  ASSERT_EQ(c->nics.size(), 1u);
+  EXPECT_EQ(c->nics[0].name, "n0");
+  EXPECT_EQ(c->nics[0].mode, DriverMode::kColocated);
+  EXPECT_EQ(c->nics[0].tap, "uldd0");
+  EXPECT_EQ(c->nics[0].tap_netns, "ns-a");
+  EXPECT_EQ(c->nics[0].wire_tap, "n0w");
+  EXPECT_EQ(c->nics[0].buffers, 1024u);
+}
+
+class NicRuleTest : public testing::TestWithParam<BadCase> {};
+
+TEST_P(NicRuleTest, RefusedWithExactPosition) {
+  EXPECT_EQ(error_of(with_nic_line(GetParam().line)), GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, NicRuleTest,
+    testing::Values(
+        BadCase{"itr = 5", "t.toml:4:1: unknown key 'itr' in [[nic]] (did you mean 'itr_us'?)"},
+        BadCase{"wire_tapp = \"x\"",
+                "t.toml:4:1: unknown key 'wire_tapp' in [[nic]] (did you mean 'wire_tap'?)"},
+        BadCase{"mode = \"shared\"",
+                "t.toml:4:8: 'mode' = \"shared\" is not \"isolated\" or \"colocated\""},
+        BadCase{"uio = \"kernel:0000:00:03.0\"",
+                "t.toml:4:7: 'uio' = \"kernel:0000:00:03.0\" is not \"emulated\" (the only NIC backend "
+                "so far)"},
+        BadCase{"tap = \"a-very-long-ifname\"",
+                "t.toml:4:7: 'tap' = \"a-very-long-ifname\" is not an interface name "
+                "([A-Za-z0-9_.-]{1,15})"},
+        BadCase{"tap = \"a b\"",
+                "t.toml:4:7: 'tap' = \"a b\" is not an interface name ([A-Za-z0-9_.-]{1,15})"},
+        BadCase{"tap = 5", "t.toml:4:7: 'tap' must be a string, not an integer"},
+        BadCase{"wire_netns = \"../etc\"",
+                "t.toml:4:14: 'wire_netns' = \"../etc\" is not a netns name ([A-Za-z0-9_.-]{1,64}, "
+                "\"\" = none)"},
+        BadCase{"mac = \"52:54:00:12:34\"",
+                "t.toml:4:7: 'mac' = \"52:54:00:12:34\" is not six hex pairs separated by ':'"},
+        BadCase{"mac = \"52-54-00-12-34-56\"",
+                "t.toml:4:7: 'mac' = \"52-54-00-12-34-56\" is not six hex pairs separated by ':'"},
+        BadCase{"mac = \"01:00:5e:00:00:01\"",
+                "t.toml:4:7: 'mac' = \"01:00:5e:00:00:01\" is a multicast address"},
+        BadCase{"mac = \"00:00:00:00:00:00\"", "t.toml:4:7: 'mac' = \"00:00:00:00:00:00\" is all zero"},
+        BadCase{"tx_descriptors = 100",
+                "t.toml:4:18: 'tx_descriptors' = 100 is not a power of two"},
+        BadCase{"rx_descriptors = 4",
+                "t.toml:4:18: 'rx_descriptors' = 4 is out of range 8..4096"},
+        BadCase{"rx_descriptors = \"256\"",
+                "t.toml:4:18: 'rx_descriptors' must be an integer, not a string"},
+        BadCase{"ring_capacity = 131072",
+                "t.toml:4:17: 'ring_capacity' = 131072 is out of range 2..65536"},
+        BadCase{"buffers = 65537", "t.toml:4:11: 'buffers' = 65537 is out of range 16..65536"},
+        BadCase{"buffers = -1", "t.toml:4:11: 'buffers' must not be negative"},
+        BadCase{"itr_us = 20000", "t.toml:4:10: 'itr_us' = 20000 is out of range 0..16000"},
+        BadCase{"heartbeat_interval_ms = 0",
+                "t.toml:4:25: 'heartbeat_interval_ms' = 0 is out of range 1..60000"}));
+
+TEST(ConfigTest, NicNamesAndTapsAreUnique) {
+  const std::string a = "[[nic]]\nname = \"a\"\ntap = \"t0\"\nwire_tap = \"w0\"\n";
+  EXPECT_EQ(error_of("\n[[nic]]\nmode = \"isolated\"\n"), "t.toml:2:1: [[nic]] has no 'name'");
+  EXPECT_EQ(error_of(a + "[[nic]]\nname = \"a\"\ntap = \"t1\"\nwire_tap = \"w1\"\n"),
+            "t.toml:6:8: duplicate device name 'a' (first: [[nic]] at 2:8)");
+  EXPECT_EQ(error_of("[[disk]]\nname = \"a\"\nbacking_file = \"/a\"\n" + a),
+            "t.toml:5:8: duplicate device name 'a' (first: a [[disk]])");
+  EXPECT_EQ(error_of(a + "[[nic]]\nname = \"b\"\ntap = \"t0\"\nwire_tap = \"w1\"\n"),
+            "t.toml:7:7: 'tap' = \"t0\" is already used by a.tap at 3:7");
+  EXPECT_EQ(error_of(a + "[[nic]]\nname = \"b\"\ntap = \"w0\"\nwire_tap = \"w1\"\n"),
+            "t.toml:7:7: 'tap' = \"w0\" is already used by a.wire_tap at 4:12");
+  // The default wire_tap equals nothing else, but two NICs both left at the default clash.
+  EXPECT_EQ(error_of("[[nic]]\nname = \"a\"\n[[nic]]\nname = \"b\"\ntap = \"t1\"\n"),
+            "t.toml:3:1: 'wire_tap' = \"uldd0w\" is already used by a.wire_tap at 1:1");
+  // The same name in different namespaces is two different interfaces.
+  EXPECT_EQ(error_of(a + "[[nic]]\nname = \"b\"\ntap = \"t0\"\ntap_netns = \"x\"\nwire_tap = \"w1\"\n"), "");
+  EXPECT_EQ(error_of("[nic]\nname = \"a\"\n"), "t.toml:1:1: 'nic' must be an array of tables ([[nic]])");
+  EXPECT_EQ(error_of(a + "[[nics]]\n"), "t.toml:5:3: unknown table [[nics]] (did you mean 'nic'?)");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ runtime_dir = "/run/uldd"     # absolute; sockets, FUSE files, state
 log_level = "info"            # trace | debug | info | warn | error
 status_interval_ms = 2000     # one status line per device this often; 0 = off
 driver_user = "nobody"        # unprivileged user the drivers run as; "" = the supervisor's own
+policy_dir = "/etc/uldd/policies"  # restart policies (*.toml, see policies/README.md); SIGHUP reloads
 
 # One [[disk]] table per block device.
 [[disk]]
@@ -33,9 +34,29 @@ max_transfer = "128KiB"       # per request, multiple of 4096, <= 2MiB
 buffers = 256                 # DMA buffers of max_transfer bytes; total <= 1GiB
 irq_coalesce_threshold = 1    # completions per interrupt, 1..256
 irq_coalesce_time_us = 0      # interrupt hold-off, multiple of 100, <= 25500
-heartbeat_interval_ms = 100   # 1..60000
+policy = "default"            # restart policy: <policy_dir>/<name>.toml or the built-in "default"
+driver = ""                   # driver executable; "" = uldd-nvme-driver beside uldd-supervisor
 fuse_path = "disk0"           # file the FUSE filesystem serves; "" = off
 nbd_socket = "disk0.nbd"      # unix socket of the NBD server; "" = off
+
+# One [[nic]] table per network device: an emulated e1000 (uldd-hw) driven by a
+# user-level e1000 driver; the host sees it as the TAP netdev `tap`, the
+# device's wire is the TAP `wire_tap`. scripts/netns-rig.sh puts the two in
+# network namespaces with addresses so that ping and iperf3 can cross it.
+[[nic]]
+name = "nic0"                 # [a-z0-9_-]{1,15}, unique among all devices
+mode = "isolated"             # isolated (own process) | colocated (in the shim, baseline)
+tap = "uldd0"                 # host-side TAP netdev the shim serves
+tap_netns = ""                # named netns to create it in; "" = the supervisor's
+wire_tap = "uldd0w"           # the device model's wire (a TAP)
+wire_netns = ""               # named netns for the wire; "" = the supervisor's
+mac = "52:54:00:12:34:56"     # the device's station address
+tx_descriptors = 256          # e1000 TX ring, power of two, 8..4096
+rx_descriptors = 256          # e1000 RX ring, power of two, 8..4096
+ring_capacity = 256           # each shim<->driver ring, power of two, 2..65536
+buffers = 1024                # 2 KiB packet buffers, 16..65536
+itr_us = 50                   # interrupt hold-off (ITR), 0..16000; 0 = off
+heartbeat_interval_ms = 100   # 1..60000
 )toml";
 
 }  // namespace uldd::supervisor

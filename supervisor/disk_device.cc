@@ -33,19 +33,26 @@ std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 10485
 }  // namespace
 
 Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cfg, const SupervisorConfig& sup,
-                                                      const std::filesystem::path& bin_dir) {
+                                                      const std::filesystem::path& bin_dir,
+                                                      const policies::RestartPolicy& policy) {
   if (cfg.uio != "emulated")
     return plain_error(cfg.name + ": uio = \"" + cfg.uio +
                        "\": the supervisor drives emulated devices only so far; the kernel UIO backend "
                        "(uio/kernel_uio.h) is not wired to device start-up yet");
-  std::unique_ptr<DiskDevice> dev(new DiskDevice(cfg));
+  std::unique_ptr<DiskDevice> dev(new DiskDevice(cfg, bin_dir, sup.driver_user));
   auto res = DiskResources::create(cfg);
   if (!res) return Error{res.error().code, cfg.name + ": " + res.error().message};
   dev->res_ = std::move(res.value());
+  dev->res_.control_block()->config.heartbeat_interval_us =
+      static_cast<uint32_t>(std::chrono::microseconds(policy.heartbeat_interval).count());
 
-  ULDD_TRY(dev->start_model(bin_dir));
+  ULDD_TRY(dev->start_model());
   if (cfg.mode == DriverMode::kIsolated) {
-    ULDD_TRY(dev->start_isolated_driver(bin_dir, sup.driver_user));
+    // The seed is the device name's hash: restarts of one device jitter the
+    // same way run after run (campaigns replay), different devices differ.
+    DriverHost& host = *dev;
+    dev->engine_ = std::make_unique<RestartEngine>(host, policy, std::hash<std::string>{}(cfg.name));
+    ULDD_TRY(dev->engine_->start());
   } else {
     ULDD_TRY(dev->start_colocated_driver());
   }
@@ -57,10 +64,12 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
   so.buffer_area = dev->res_.dma.data() + dev->res_.buffer_area_offset();
   so.buffer_area_iova = dev->res_.buffer_area_offset();
   so.buffer_count = cfg.buffers;
-  // A driver that breaks the protocol is a faulty driver: kill it; its pidfd
-  // then reports the death like any crash.
+  // A driver that breaks the protocol is a faulty driver: the engine kills
+  // and restarts it like a crashed one.
   DiskDevice* raw = dev.get();
-  so.on_driver_fault = [raw](const std::string&) { raw->driver_.kill_now(SIGKILL); };
+  so.on_driver_fault = [raw](const std::string& reason) {
+    if (raw->engine_) raw->engine_->report_fault(reason);
+  };
   std::unique_ptr<shim::DriverPort> port;
   if (cfg.mode == DriverMode::kIsolated) {
     port = std::make_unique<shim::RingDriverPort>(dev->res_.ring_view, dev->res_.driver_wake, dev->res_.shim_wake);
@@ -80,19 +89,20 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
     if (!nbd) return Error{nbd.error().code, cfg.name + ": NBD frontend: " + nbd.error().message};
     dev->nbd_ = std::move(nbd.value());
   }
-  spdlog::info("{}: up: {} NVMe ({}), driver {} {}, FUSE file {}, NBD socket {}", cfg.name, mib(cfg.size_bytes),
-               cfg.backing_file.string(), cfg.mode == DriverMode::kIsolated ? "process" : "colocated",
-               cfg.mode == DriverMode::kIsolated ? "pid " + std::to_string(dev->driver_.pid()) : "in supervisor",
-               cfg.fuse_path.empty() ? "off" : cfg.fuse_path.string(),
+  spdlog::info("{}: up: {} NVMe ({}), driver {} {}, policy '{}', FUSE file {}, NBD socket {}", cfg.name,
+               mib(cfg.size_bytes), cfg.backing_file.string(),
+               cfg.mode == DriverMode::kIsolated ? "process" : "colocated",
+               cfg.mode == DriverMode::kIsolated ? "pid " + std::to_string(dev->driver_pid()) : "in supervisor",
+               policy.name, cfg.fuse_path.empty() ? "off" : cfg.fuse_path.string(),
                cfg.nbd_socket.empty() ? "off" : cfg.nbd_socket.string());
   return dev;
 }
 
-Status DiskDevice::start_model(const std::filesystem::path& bin_dir) {
+Status DiskDevice::start_model() {
   std::error_code ec;
   std::filesystem::create_directories(cfg_.backing_file.parent_path(), ec);
   SpawnSpec spec;
-  spec.executable = bin_dir / "uldd-hw";
+  spec.executable = bin_dir_ / "uldd-hw";
   spec.role = cfg_.name + " device model";
   spec.args = {"nvme", "--backing", cfg_.backing_file.string(), "--size", std::to_string(cfg_.size_bytes),
                "--serial", "uldd-" + cfg_.name};
@@ -125,40 +135,46 @@ Status DiskDevice::start_model(const std::filesystem::path& bin_dir) {
   return {};
 }
 
-Status DiskDevice::start_isolated_driver(const std::filesystem::path& bin_dir, const std::string& user) {
+SpawnSpec DiskDevice::driver_spawn_spec(bool standby, int release_fd) {
   SpawnSpec spec;
-  spec.executable = bin_dir / "uldd-nvme-driver";
-  spec.role = cfg_.name + " driver";
+  spec.executable = cfg_.driver.empty() ? bin_dir_ / "uldd-nvme-driver" : cfg_.driver;
+  spec.role = cfg_.name + (standby ? " standby driver" : " driver");
   spec.args = {"--uio=emulated", "--device", cfg_.name};
-  spec.user = user;
+  if (standby) spec.args.push_back("--standby");
+  spec.user = driver_user_;
   spec.fds = {{abi::kFdControlBlock, res_.control.fd()}, {abi::kFdRingRegion, res_.rings.fd()},
               {abi::kFdCheckpoint, res_.checkpoint.fd()}, {abi::kFdDriverWake, res_.driver_wake.fd()},
               {abi::kFdShimWake, res_.shim_wake.fd()},   {abi::kFdDma, res_.dma.fd()},
               {abi::kFdUioBar, res_.bar.fd()},           {abi::kFdUioIrq, res_.irq.fd()},
               {abi::kFdUioAux, res_.doorbell.fd()}};
-  auto child = ChildProcess::spawn(spec);
-  if (!child) return child.error();
-  driver_ = std::move(child.value());
-  return wait_driver_running(std::chrono::seconds(10));
+  if (standby) spec.fds.emplace_back(abi::kFdStandbyRelease, release_fd);
+  spec.sandbox = SandboxSpec{};  // seccomp allow-list + default limits (driver_sandbox.h); policy limits later
+  return spec;
 }
 
-Status DiskDevice::wait_driver_running(std::chrono::milliseconds timeout) {
-  const abi::DriverStatus& st = res_.control_block()->status;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto state = static_cast<abi::DriverState>(abi::load_shared(st.state));
-    if (state == abi::DriverState::kRunning) return {};
-    if (state == abi::DriverState::kFailed) {
-      char reason[sizeof st.last_error + 1] = {};
-      std::memcpy(reason, st.last_error, sizeof st.last_error);  // untrusted: bounded copy
-      return plain_error(cfg_.name + ": driver failed to bring the device up: " + reason);
-    }
-    if (auto status = driver_.try_reap())
-      return plain_error(cfg_.name + ": driver " + ChildProcess::describe_status(*status) + " during start-up");
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+void DiskDevice::hold_requests() {
+  if (shim_) shim_->hold();
+}
+
+Result<uint32_t> DiskDevice::prepare_successor(Resend how) {
+  if (!shim_) return uint32_t{0};  // first start: nothing outstanding yet
+  shim::ResendMode mode = how == Resend::kAdopt     ? shim::ResendMode::kAdopt
+                          : how == Resend::kReissue ? shim::ResendMode::kReissue
+                                                    : shim::ResendMode::kFail;
+  return shim_->restart(mode);
+}
+
+int64_t DiskDevice::first_completion_ns() const {
+  return shim_ ? shim_->stats().first_completion_after_restart_ns.load(std::memory_order_acquire) : 0;
+}
+
+void DiskDevice::fail_device(const std::string& reason) {
+  failed_ = true;
+  if (shim_ && !shim_stopped_) {
+    spdlog::error("{}: device FAILED ({}): open and new requests complete with EIO", cfg_.name, reason);
+    shim_->stop();
+    shim_stopped_ = true;
   }
-  return plain_error(cfg_.name + ": driver did not report running within " + std::to_string(timeout.count()) +
-                     " ms");
 }
 
 Status DiskDevice::start_colocated_driver() {
@@ -181,29 +197,40 @@ Status DiskDevice::start_colocated_driver() {
   return {};
 }
 
-std::vector<int> DiskDevice::pidfds() const {
+std::vector<int> DiskDevice::watched_fds() const {
   std::vector<int> fds;
   if (model_.running()) fds.push_back(model_.pidfd());
-  if (driver_.running()) fds.push_back(driver_.pidfd());
+  if (engine_) {
+    auto e = engine_->watched_fds();
+    fds.insert(fds.end(), e.begin(), e.end());
+  }
   return fds;
 }
 
-bool DiskDevice::on_child_exit(int pidfd) {
-  for (ChildProcess* c : {&model_, &driver_}) {
-    if (c->pidfd() != pidfd) continue;
-    if (auto status = c->try_reap()) {
-      spdlog::error("{}: {} (pid {}) {}", cfg_.name, c->role(), c->pid(), ChildProcess::describe_status(*status));
-      failed_ = true;
+void DiskDevice::on_fd_ready(int fd) {
+  if (model_.running() && fd == model_.pidfd()) {
+    if (auto status = model_.try_reap()) {
+      // The hardware is gone: no driver can help.
+      spdlog::error("{}: device model (pid {}) {}", cfg_.name, model_.pid(), ChildProcess::describe_status(*status));
+      if (engine_) engine_->stop();
+      fail_device("device model " + ChildProcess::describe_status(*status));
     }
+    return;
   }
-  if (failed_ && !shim_stopped_) {
-    // No restart engine yet: rather than hold requests forever, the device is
-    // failed — open and new requests complete with an I/O error at once.
-    spdlog::error("{}: device FAILED: open and new requests complete with EIO", cfg_.name);
-    shim_->stop();
-    shim_stopped_ = true;
-  }
-  return !failed_;
+  if (engine_) engine_->on_fd_ready(fd);
+}
+
+void DiskDevice::tick() {
+  if (engine_ && !stopped_) engine_->tick();
+}
+
+std::chrono::steady_clock::time_point DiskDevice::next_deadline() const {
+  if (engine_ && !stopped_) return engine_->next_deadline();
+  return std::chrono::steady_clock::now() + std::chrono::seconds(1);
+}
+
+void DiskDevice::set_policy(const policies::RestartPolicy& policy) {
+  if (engine_) engine_->set_policy(policy);
 }
 
 std::string DiskDevice::status_line(std::chrono::steady_clock::duration since_last) {
@@ -215,10 +242,17 @@ std::string DiskDevice::status_line(std::chrono::steady_clock::duration since_la
   last_read_bytes_ = rb;
   last_write_bytes_ = wb;
   const auto& ds = res_.control_block()->status;
+  std::string driver = "colocated";
+  if (engine_) {
+    const RecoveryCounters& rc = engine_->counters();
+    driver = fmt::format("pid {} restarts {} warm / {} cold{}", engine_->driver_pid(), rc.restarts_warm,
+                         rc.restarts_cold,
+                         engine_->standby_pid() > 0 ? fmt::format(", standby pid {}", engine_->standby_pid()) : "");
+  }
   return fmt::format(
-      "{}: {} | reads {} ({}, {:.1f} MiB/s) writes {} ({}, {:.1f} MiB/s) flushes {} | open {} in flight {} | "
+      "{}: {} | driver {} | reads {} ({}, {:.1f} MiB/s) writes {} ({}, {:.1f} MiB/s) flushes {} | open {} in flight {} | "
       "errors {} violations {} | driver heartbeat {} irqs {}",
-      cfg_.name, failed_ ? "FAILED" : "serving", s.reads.load(), mib(rb), rrate, s.writes.load(), mib(wb), wrate,
+      cfg_.name, failed_ ? "FAILED" : (shim_->held() ? "RECOVERING" : "serving"), driver, s.reads.load(), mib(rb), rrate, s.writes.load(), mib(wb), wrate,
       s.flushes.load(), s.requests_open.load(), s.descriptors_in_flight.load(), s.errors.load(),
       s.protocol_violations.load(), abi::load_shared(ds.heartbeat), abi::load_shared(ds.interrupts));
 }
@@ -232,14 +266,15 @@ void DiskDevice::stop() {
   if (shim_ && !shim_->drain(std::chrono::seconds(5)))
     spdlog::warn("{}: requests still open after 5 s; failing them", cfg_.name);
   if (shim_) shim_->stop();
-  if (driver_.running()) driver_.terminate(std::chrono::seconds(2));
+  if (engine_) engine_->stop();
   colocated_driver_.reset();
   colocated_uio_.reset();
   if (model_.running()) model_.terminate(std::chrono::seconds(5));
   spdlog::info("{}: stopped", cfg_.name);
 }
 
-DiskDevice::DiskDevice(DiskDeviceConfig cfg) : cfg_(std::move(cfg)) {}
+DiskDevice::DiskDevice(DiskDeviceConfig cfg, std::filesystem::path bin_dir, std::string driver_user)
+    : cfg_(std::move(cfg)), bin_dir_(std::move(bin_dir)), driver_user_(std::move(driver_user)) {}
 
 DiskDevice::~DiskDevice() { stop(); }
 

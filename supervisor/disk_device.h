@@ -3,6 +3,12 @@
 // shim and its frontends. Starting brings them up in dependency order and
 // stopping takes them down in reverse, so that no frontend ever talks to a
 // shim without a driver and no file or socket is left behind.
+//
+// In isolated mode the driver process belongs to a RestartEngine (crash,
+// hang and protocol-violation recovery under the device's policy); this
+// class is its DriverHost: the spawn recipe, the control block and the
+// shim's hold/resend calls. The device model is the hardware: it is never
+// restarted, and its death fails the device.
 #pragma once
 
 #include <chrono>
@@ -15,6 +21,7 @@
 #include "supervisor/child_process.h"
 #include "supervisor/config.h"
 #include "supervisor/disk_resources.h"
+#include "supervisor/restart_engine.h"
 
 namespace uldd::uio {
 class EmulatedUio;
@@ -30,11 +37,12 @@ class NbdServer;
 
 namespace uldd::supervisor {
 
-class DiskDevice {
+class DiskDevice final : private DriverHost {
  public:
-  // `bin_dir` holds uldd-hw and uldd-nvme-driver.
+  // `bin_dir` holds uldd-hw and uldd-nvme-driver; `policy` governs restarts.
   static Result<std::unique_ptr<DiskDevice>> start(const DiskDeviceConfig& cfg, const SupervisorConfig& sup,
-                                                   const std::filesystem::path& bin_dir);
+                                                   const std::filesystem::path& bin_dir,
+                                                   const policies::RestartPolicy& policy);
   ~DiskDevice();
 
   // Drains open requests (bounded), then stops frontends, shim, driver, model.
@@ -43,28 +51,44 @@ class DiskDevice {
   const std::string& name() const { return cfg_.name; }
   shim::DiskShim& shim() { return *shim_; }
   // -1 when the process does not exist (colocated driver, stopped device).
-  pid_t driver_pid() const { return driver_.running() ? driver_.pid() : -1; }
+  pid_t driver_pid() const { return engine_ ? engine_->driver_pid() : -1; }
   pid_t model_pid() const { return model_.running() ? model_.pid() : -1; }
+  // Null in colocated mode (the driver lives and dies with the supervisor).
+  RestartEngine* engine() { return engine_.get(); }
+  bool failed() const { return failed_; }
 
-  // Child processes the supervisor's loop watches (pidfds).
-  std::vector<int> pidfds() const;
-  // Called when one of pidfds() became readable; returns false if the device
-  // can no longer serve.
-  bool on_child_exit(int pidfd);
+  // Fds the supervisor's loop watches (child pidfds, the engine's fault kick).
+  std::vector<int> watched_fds() const;
+  // Called when one of watched_fds() became readable.
+  void on_fd_ready(int fd);
+  // Time-driven work (heartbeats, scheduled restarts) and when it is due next.
+  void tick();
+  std::chrono::steady_clock::time_point next_deadline() const;
+  // A reloaded policy (SIGHUP).
+  void set_policy(const policies::RestartPolicy& policy);
 
   std::string status_line(std::chrono::steady_clock::duration since_last);
 
  private:
-  explicit DiskDevice(DiskDeviceConfig cfg);
-  Status start_model(const std::filesystem::path& bin_dir);
-  Status start_isolated_driver(const std::filesystem::path& bin_dir, const std::string& user);
+  DiskDevice(DiskDeviceConfig cfg, std::filesystem::path bin_dir, std::string driver_user);
+  Status start_model();
   Status start_colocated_driver();
-  Status wait_driver_running(std::chrono::milliseconds timeout);
+
+  // DriverHost
+  const std::string& device_name() const override { return cfg_.name; }
+  SpawnSpec driver_spawn_spec(bool standby, int release_fd) override;
+  abi::ControlBlock* control_block() override { return res_.control_block(); }
+  void hold_requests() override;
+  Result<uint32_t> prepare_successor(Resend how) override;
+  int64_t first_completion_ns() const override;
+  void fail_device(const std::string& reason) override;
 
   DiskDeviceConfig cfg_;
+  std::filesystem::path bin_dir_;
+  std::string driver_user_;
   DiskResources res_;
   ChildProcess model_;
-  ChildProcess driver_;
+  std::unique_ptr<RestartEngine> engine_;
   std::unique_ptr<uio::EmulatedUio> colocated_uio_;
   std::unique_ptr<drivers::NvmeDriver> colocated_driver_;
   std::unique_ptr<shim::DiskShim> shim_;

@@ -27,7 +27,9 @@ Result<DiskResources> DiskResources::create(const DiskDeviceConfig& cfg) {
   dc.io_queue_depth = cfg.queue_depth;
   dc.irq_coalesce_threshold = cfg.irq_coalesce_threshold;
   dc.irq_coalesce_time_us = cfg.irq_coalesce_time_us;
-  dc.heartbeat_interval_us = cfg.heartbeat_interval_ms * 1000;
+  // The restart engine sets the heartbeat interval from the device's policy
+  // before each driver starts (RestartEngine); this is the fallback.
+  dc.heartbeat_interval_us = 50'000;
   dc.max_transfer = cfg.max_transfer;
   dc.device_bytes = cfg.size_bytes;
   uint64_t driver_area = nvme_driver_area_size(dc);

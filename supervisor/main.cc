@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   }
   if (check_only) {
     std::cout << (config_path.empty() ? "<embedded default>" : config_path) << ": OK, "
-              << config->disks.size() << " disk(s)\n";
+              << config->disks.size() << " disk(s), " << config->nics.size() << " NIC(s)\n";
     return 0;
   }
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");

@@ -5,6 +5,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -28,58 +29,127 @@ Status Supervisor::start() {
   std::filesystem::create_directories(config_.runtime_dir, ec);
   if (ec) return Error{ec.value(), "cannot create runtime directory " + config_.runtime_dir.string()};
 
+  // Policies: the built-in default plus every *.toml in policy_dir. At
+  // start-up a bad file is fatal (nothing would say which policy a device
+  // got); on SIGHUP it is reported and the last good set stays.
+  policies_ = std::make_unique<policies::PolicyStore>(config_.policy_dir);
+  if (std::filesystem::is_directory(config_.policy_dir)) {
+    auto loaded = policies_->reload();
+    if (!loaded) return Error{loaded.error().code, "policies: " + loaded.error().message};
+  } else {
+    spdlog::info("policy_dir {} does not exist: only the built-in 'default' policy", config_.policy_dir.string());
+  }
   for (const auto& disk : config_.disks) {
-    auto dev = DiskDevice::start(disk, config_, bin_dir_);
+    auto policy = policies_->find(disk.policy);
+    if (!policy) {
+      stop();
+      return plain_error(disk.name + ": policy '" + disk.policy + "' is neither built in nor a file " +
+                         (config_.policy_dir / (disk.policy + ".toml")).string());
+    }
+    auto dev = DiskDevice::start(disk, config_, bin_dir_, *policy);
     if (!dev) {
       stop();
       return dev.error();
     }
     disks_.push_back(std::move(dev.value()));
   }
+  for (const auto& nic : config_.nics) {  // NICs: supervisor/nic_device.h
+    auto dev = NicDevice::start(nic, config_, bin_dir_);
+    if (!dev) {
+      stop();
+      return dev.error();
+    }
+    nics_.push_back(std::move(dev.value()));
+  }
   return {};
+}
+
+void Supervisor::reload_policies() {
+  auto loaded = policies_->reload();
+  if (!loaded) {
+    spdlog::error("SIGHUP: policy reload failed, keeping the last good policies:\n{}", loaded.error().message);
+    return;
+  }
+  for (auto& d : disks_) {
+    const std::string& name = config_.disks[static_cast<size_t>(&d - &disks_[0])].policy;
+    auto policy = policies_->find(name);
+    if (!policy) {
+      spdlog::error("SIGHUP: {}: policy '{}' no longer exists; keeping the one in use", d->name(), name);
+      continue;
+    }
+    d->set_policy(*policy);
+    spdlog::info("SIGHUP: {}: policy '{}' reloaded from {}", d->name(), name, policy->source);
+  }
 }
 
 int Supervisor::run() {
   using clock = std::chrono::steady_clock;
   auto last_status = clock::now();
-  int exit_code = 0;
   for (;;) {
     std::vector<pollfd> fds{{signal_fd_, POLLIN, 0}};
     std::vector<DiskDevice*> owner{nullptr};
+    auto next = clock::now() + std::chrono::hours(1);
+    if (config_.status_interval_ms > 0)
+      next = last_status + std::chrono::milliseconds(config_.status_interval_ms);
     for (auto& d : disks_) {
-      for (int fd : d->pidfds()) {
+      for (int fd : d->watched_fds()) {
         fds.push_back({fd, POLLIN, 0});
         owner.push_back(d.get());
       }
+      next = std::min(next, d->next_deadline());
     }
-    int timeout = config_.status_interval_ms > 0 ? static_cast<int>(config_.status_interval_ms) : -1;
-    ::poll(fds.data(), fds.size(), timeout);
+    const size_t first_nic_fd = fds.size();
+    std::vector<NicDevice*> nic_owner;
+    for (auto& n : nics_) {
+      for (int fd : n->pidfds()) {
+        fds.push_back({fd, POLLIN, 0});
+        nic_owner.push_back(n.get());
+      }
+    }
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - clock::now());
+    ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 3'600'000)));
 
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo si{};
       while (::read(signal_fd_, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGHUP) {
-          spdlog::info("SIGHUP: nothing to reload yet (policies come with the restart engine)");
+          reload_policies();
           continue;
         }
         spdlog::info("{}: stopping", sigabbrev_np(static_cast<int>(si.ssi_signo)));
         stop();
-        return exit_code;
+        return 0;
       }
     }
-    for (size_t i = 1; i < fds.size(); ++i) {
-      if (fds[i].revents & (POLLIN | POLLHUP)) owner[i]->on_child_exit(fds[i].fd);
+    for (size_t i = 1; i < first_nic_fd; ++i) {
+      if (fds[i].revents & (POLLIN | POLLHUP)) owner[i]->on_fd_ready(fds[i].fd);
+    }
+    for (size_t i = first_nic_fd; i < fds.size(); ++i) {
+      if (fds[i].revents & (POLLIN | POLLHUP)) nic_owner[i - first_nic_fd]->on_child_exit(fds[i].fd);
+    }
+    for (auto& d : disks_) {
+      d->tick();
+      RestartEngine* engine = d->engine();
+      std::optional<int> status = engine != nullptr ? engine->stop_supervisor_status() : std::nullopt;
+      if (status) {
+        spdlog::critical("{}: policy says stop the supervisor: exiting with status {}", d->name(), *status);
+        stop();
+        return *status;
+      }
     }
     if (config_.status_interval_ms > 0 &&
         clock::now() - last_status >= std::chrono::milliseconds(config_.status_interval_ms)) {
       auto now = clock::now();
       for (auto& d : disks_) spdlog::info("{}", d->status_line(now - last_status));
+      for (auto& n : nics_) spdlog::info("{}", n->status_line(now - last_status));
       last_status = now;
     }
   }
 }
 
 void Supervisor::stop() {
+  for (auto it = nics_.rbegin(); it != nics_.rend(); ++it) (*it)->stop();
+  nics_.clear();
   for (auto it = disks_.rbegin(); it != disks_.rend(); ++it) (*it)->stop();
   disks_.clear();
 }

@@ -1,7 +1,9 @@
 // Supervisor: the long-lived, trusted process. Starts every configured device,
 // then runs one event loop that watches signals (signalfd: SIGINT/SIGTERM stop,
-// SIGHUP is reserved for policy reload), the pidfds of every child process, and
-// a timer for the periodic status line. Stopping takes devices down in reverse
+// SIGHUP reloads the restart policies, all or nothing), the fds of every
+// device (child pidfds, fault kicks), and the devices' deadlines (heartbeat
+// checks, scheduled restarts) and the periodic status line. A device whose
+// policy says "stop-supervisor" when exhausted ends run() with its status. Stopping takes devices down in reverse
 // order of starting.
 #pragma once
 
@@ -11,7 +13,9 @@
 
 #include "common/result.h"
 #include "supervisor/config.h"
+#include "policies/policy_store.h"
 #include "supervisor/disk_device.h"
+#include "supervisor/nic_device.h"
 
 namespace uldd::supervisor {
 
@@ -24,14 +28,19 @@ class Supervisor {
   // Blocks SIGINT/SIGTERM/SIGHUP (they are read from a signalfd) and starts
   // every device. On error, whatever was started is stopped again.
   Status start();
-  // Runs until SIGINT/SIGTERM; returns the process exit status.
+  // Runs until SIGINT/SIGTERM (returns 0) or a policy's stop-supervisor
+  // (returns its exit status).
   int run();
   void stop();
 
  private:
   SupervisorConfig config_;
   std::filesystem::path bin_dir_;
+  void reload_policies();
+
+  std::unique_ptr<policies::PolicyStore> policies_;
   std::vector<std::unique_ptr<DiskDevice>> disks_;
+  std::vector<std::unique_ptr<NicDevice>> nics_;  // started after the disks, stopped before them
   int signal_fd_ = -1;
 };
 

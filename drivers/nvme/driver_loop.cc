@@ -77,6 +77,9 @@ Status DriverLoop::take_requests(bool* did_work) {
   if (n == 0) return {};
   for (uint32_t i = 0; i < n; ++i) driver_.submit(requests_.peek(i));
   driver_.ring_doorbells();
+  // A warm resume that found a stale checkpoint must stop before the device
+  // completes a command the shim no longer expects (nvme_driver_adopt.cc).
+  ULDD_TRY(driver_.adoption_status());
   if (requests_.release(n)) kick_shim_ = true;  // the shim waits for request space
   *did_work = true;
   return {};

@@ -81,18 +81,31 @@ void NvmeDriver::reject(const abi::BlockDescriptor& d, abi::BlockStatus status) 
 }
 
 uint32_t NvmeDriver::free_slots() const {
+  // While adopting, flagged requests need no device slot: either the device
+  // already has the command or the request waits in deferred_.
+  if (adopt_remaining_ > 0) return adopt_remaining_;
   uint32_t n = 0;
   for (const NvmeIoQueue& q : queues_) n += q.free_capacity();
-  return n;
+  uint32_t waiting = static_cast<uint32_t>(deferred_.size() - deferred_taken_);
+  return n > waiting ? n - waiting : 0;
 }
 
 uint32_t NvmeDriver::outstanding() const {
   uint32_t n = static_cast<uint32_t>(pending_.size() - pending_taken_);
+  n += static_cast<uint32_t>(deferred_.size() - deferred_taken_);
   for (const NvmeIoQueue& q : queues_) n += q.inflight();
   return n;
 }
 
 void NvmeDriver::submit(const abi::BlockDescriptor& d) {
+  if (adopt_remaining_ > 0) {
+    take_adopt_request(d);
+    return;
+  }
+  submit_now(d);
+}
+
+void NvmeDriver::submit_now(const abi::BlockDescriptor& d) {
   if (!up_ || !validate(d)) {
     reject(d, up_ ? abi::BlockStatus::kInvalid : abi::BlockStatus::kIoError);
     return;
@@ -154,7 +167,9 @@ size_t NvmeDriver::reap(std::span<abi::BlockDescriptor> out) {
     pending_taken_ = 0;
   }
   size_t from_device = 0;
-  for (size_t i = 0; i < queues_.size() && n < out.size(); ++i) {
+  // Until every adopted command has its descriptor back, device completions
+  // stay in the CQ: they could not be echoed with the shim's descriptor.
+  for (size_t i = 0; adopt_remaining_ == 0 && i < queues_.size() && n < out.size(); ++i) {
     NvmeIoQueue& q = queues_[(reap_cursor_ + i) % queues_.size()];
     size_t got = q.harvest(out.subspan(n), &queue_counters_);
     n += got;
@@ -170,6 +185,10 @@ size_t NvmeDriver::reap(std::span<abi::BlockDescriptor> out) {
     commit_checkpoint();
     for (NvmeIoQueue& q : queues_)
       if (q.ring_cq_doorbell()) ++stats_.doorbells;
+  }
+  if (deferred_taken_ < deferred_.size() && consumed) {
+    submit_deferred();
+    ring_doorbells();
   }
   stats_.stray_completions = queue_counters_.stray;
   stats_.device_errors = queue_counters_.device_errors + queue_counters_.stray +

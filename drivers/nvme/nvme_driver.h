@@ -49,6 +49,8 @@ struct NvmeDriverStats {
   uint64_t stray_completions = 0;  // CQEs for an idle/unknown cid (part of device_errors)
   uint64_t submitted = 0;          // commands sent to the device
   uint64_t completed = 0;          // completions returned by reap() (including kInvalid)
+  uint64_t adopted = 0;            // warm resume: commands taken over from the predecessor
+  uint64_t resubmitted = 0;        // warm resume: flagged requests the device never saw
 };
 
 class NvmeDriver {
@@ -66,7 +68,26 @@ class NvmeDriver {
 
   // Resets the controller and brings it up: admin queues, Identify, queue
   // count, interrupt coalescing, I/O queue pairs. Blocks (bounded by CAP.TO).
+  // This is the cold start (abi::ResumeMode::kCold).
   Status bring_up();
+
+  // Warm start (abi::ResumeMode::kWarm, nvme_driver_adopt.cc): takes over a
+  // running controller from the newest valid checkpoint without resetting
+  // it. Refuses (returns an error, device untouched) unless the checkpoint's
+  // checksum, epoch order and contents agree with the DriverConfig and the
+  // controller registers (enabled, ready, no fatal status, admin queues where
+  // the layout puts them). Then expects exactly `adopt_count` requests
+  // flagged kBlockFlagAdopt from the shim: each one that names a command the
+  // checkpoint shows in the device is adopted, every other one is submitted
+  // afresh; device completions are not harvested until all are in, so each
+  // completion can be echoed with the shim's own descriptor.
+  Status adopt(uint32_t adopt_count);
+  // After adopt(): ok while the adoption is consistent; an error once all
+  // adopt_count requests arrived and the checkpoint still lists a command the
+  // shim does not have outstanding (the checkpoint was stale or forged: only
+  // a reset makes the device safe, so the driver must stop).
+  Status adoption_status() const { return adoption_error_; }
+  bool adopting() const { return adopt_remaining_ > 0; }
 
   // Requests submit() can take now (commands the device queues have room for).
   uint32_t free_slots() const;
@@ -114,6 +135,13 @@ class NvmeDriver {
   Status create_io_queues();
   void commit_checkpoint();
   void publish_stats();
+  Status check_adoptable_registers();
+  Status load_checkpoint(NvmeCheckpoint* out) const;
+  Status check_checkpoint(const NvmeCheckpoint& c) const;
+  void take_adopt_request(const abi::BlockDescriptor& d);
+  void finish_adoption();
+  void submit_deferred();
+  void submit_now(const abi::BlockDescriptor& d);
 
   uio::UioDevice& dev_;
   abi::DriverConfig cfg_;
@@ -140,6 +168,13 @@ class NvmeDriver {
 
   NvmeDriverStats stats_;
   NvmeQueueCounters queue_counters_;
+
+  // Warm resume (nvme_driver_adopt.cc).
+  uint32_t adopt_remaining_ = 0;             // flagged requests still to come
+  uint32_t orphans_ = 0;                     // commands in the device without a descriptor
+  std::vector<abi::BlockDescriptor> deferred_;  // flagged requests unknown to the device
+  size_t deferred_taken_ = 0;
+  Status adoption_error_;
 };
 
 }  // namespace uldd::drivers

@@ -3,10 +3,19 @@
 // privileges. It validates every region it is handed, brings the controller
 // up, and serves the shim's rings with DriverLoop until SIGTERM/SIGINT.
 //
-//   uldd-nvme-driver --uio=emulated --device NAME
+//   uldd-nvme-driver --uio=emulated --device NAME [--standby]
 //     fd 3 control block, 4 ring region, 5 checkpoint, 6 driver-wake eventfd,
 //     7 shim-wake eventfd, 8 DMA memfd, 9 BAR0 memfd, 10 IRQ eventfd,
-//     11 doorbell eventfd (emulated backend)
+//     11 doorbell eventfd (emulated backend), 12 standby release eventfd
+//     (--standby only)
+//
+// How it starts is the supervisor's choice, in ControlBlock::launch: cold
+// (reset and bring the controller up) or warm (adopt the controller and the
+// outstanding commands from the checkpoint, NvmeDriver::adopt). A hot
+// standby (--standby) attaches everything and then waits, touching neither
+// the device nor the control block, until fd 12 is signalled; then it reads
+// the launch line and starts like a freshly spawned driver, minus exec,
+// dynamic linking and mapping.
 //   --uio=kernel is accepted but the kernel backend is not built in yet.
 //
 // Exit codes:
@@ -20,7 +29,11 @@
 //   4  controller bring-up failed (reset, Identify, features, queue creation;
 //      DriverStatus: state kFailed, last_error)
 //   5  the requested UIO backend is not available in this build
+//   6  warm resume refused: the checkpoint or the controller registers do not
+//      agree (DriverStatus: state kFailed, last_error); the device was not
+//      touched (or must be reset): the supervisor falls back to a cold start
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -53,6 +66,7 @@ enum ExitCode : int {
   kExitEnvironment = 3,
   kExitBringUp = 4,
   kExitBackendUnavailable = 5,
+  kExitWarmRefused = 6,
 };
 
 std::atomic<bool> g_stop{false};
@@ -83,6 +97,8 @@ const char* fd_role(int fd) {
       return "UIO IRQ";
     case abi::kFdUioAux:
       return "UIO aux (doorbell eventfd / PCI config)";
+    case abi::kFdStandbyRelease:
+      return "standby release eventfd";
     default:
       return "?";
   }
@@ -141,7 +157,26 @@ std::string attach_regions(Attached* a) {
   return "";
 }
 
-int run(const std::string& backend, const std::string& device) {
+// Hot standby: blocks until the supervisor signals fd 12 (true) or a stop
+// signal arrives (false).
+bool wait_for_release(const sigset_t* sleep_mask) {
+  UniqueFd release(abi::kFdStandbyRelease);
+  spdlog::info("standby: attached, waiting to be promoted");
+  for (;;) {
+    if (g_stop.load()) return false;
+    pollfd p{release.get(), POLLIN, 0};
+    int r = ::ppoll(&p, 1, nullptr, sleep_mask);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      spdlog::critical("standby: ppoll: {}", std::strerror(errno));
+      return false;
+    }
+    uint64_t v;
+    if (::read(release.get(), &v, sizeof v) == sizeof v) return true;
+  }
+}
+
+int run(const std::string& backend, const std::string& device, bool standby) {
   setup_logging(device);
 
   // SIGTERM/SIGINT stay blocked except while the loop sleeps (ppoll), so a
@@ -159,7 +194,8 @@ int run(const std::string& backend, const std::string& device) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
 
-  for (int fd = abi::kFdControlBlock; fd < abi::kDriverFdCount; ++fd) {
+  int last_fd = standby ? abi::kFdStandbyRelease : abi::kDriverFdCount - 1;
+  for (int fd = abi::kFdControlBlock; fd <= last_fd; ++fd) {
     if (::fcntl(fd, F_GETFD) < 0) {
       spdlog::critical(
           "fd {} ({}) is not open: uldd-nvme-driver must be spawned by uldd-supervisor "
@@ -175,46 +211,58 @@ int run(const std::string& backend, const std::string& device) {
     return kExitEnvironment;
   }
   auto* cb = a.control.as<abi::ControlBlock>();
-  abi::store_shared(cb->status.pid, static_cast<int32_t>(::getpid()));
-  abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));
-
-  if (backend == "kernel") {
-    // uio/kernel_uio.{h,cc} is being written; until it is linked in, say so.
-    std::string what = "--uio=kernel: the kernel UIO backend is not built into this binary yet";
-    spdlog::critical("{}", what);
-    drivers::record_driver_failure(cb, what);
-    return kExitBackendUnavailable;
+  // A standby must not write the control block before it is promoted: the
+  // active driver owns DriverStatus until then.
+  auto refuse = [&](const std::string& what, int code) {
+    spdlog::critical("refusing to start: {}", what);
+    if (!standby) drivers::record_driver_failure(cb, what);
+    return code;
+  };
+  if (!standby) {
+    abi::store_shared(cb->status.pid, static_cast<int32_t>(::getpid()));
+    abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));
   }
+
+  if (backend == "kernel")
+    return refuse("--uio=kernel: the kernel UIO backend is not built into this binary yet",
+                  kExitBackendUnavailable);
   auto dev = uio::EmulatedUio::attach(UniqueFd(abi::kFdUioBar), UniqueFd(abi::kFdDma),
                                       UniqueFd(abi::kFdUioIrq), UniqueFd(abi::kFdUioAux));
-  if (!dev) {
-    spdlog::critical("refusing to start: {}", dev.error().describe());
-    drivers::record_driver_failure(cb, dev.error().describe());
-    return kExitEnvironment;
-  }
+  if (!dev) return refuse(dev.error().describe(), kExitEnvironment);
   bad = drivers::check_driver_config(a.config, dev.value()->dma().size());
-  if (!bad.empty()) {
-    spdlog::critical("refusing to start: {}", bad);
-    drivers::record_driver_failure(cb, bad);
-    return kExitEnvironment;
-  }
+  if (!bad.empty()) return refuse(bad, kExitEnvironment);
 
   auto driver = drivers::NvmeDriver::create(*dev.value(), a.config, cb,
                                             a.checkpoint.as<abi::CheckpointRegion>());
-  if (!driver) {
-    spdlog::critical("refusing to start: {}", driver.error().describe());
-    drivers::record_driver_failure(cb, driver.error().describe());
-    return kExitEnvironment;
+  if (!driver) return refuse(driver.error().describe(), kExitEnvironment);
+
+  if (standby) {
+    if (!wait_for_release(&sleep_mask)) return kExitStopped;
+    standby = false;
+    abi::store_shared(cb->status.pid, static_cast<int32_t>(::getpid()));
+    abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));
   }
-  spdlog::info("backend {}, {} queue pair(s) x {}, max transfer {}, driver area {} of {} bytes",
+  abi::DriverLaunch launch;
+  std::memcpy(&launch, &cb->launch, sizeof launch);  // copied once
+  bool warm = launch.resume_mode == static_cast<uint32_t>(abi::ResumeMode::kWarm);
+  spdlog::info("backend {}, {} queue pair(s) x {}, max transfer {}, driver area {} of {} bytes, {} start #{}",
                dev.value()->backend_name(), a.config.io_queue_count, a.config.io_queue_depth,
                a.config.max_transfer, driver.value()->layout().total_size,
-               a.config.dma_driver_area_size);
-  Status up = driver.value()->bring_up();
-  if (!up) {
-    spdlog::critical("controller bring-up failed: {}", up.error().describe());
-    drivers::record_driver_failure(cb, up.error().describe());
-    return kExitBringUp;
+               a.config.dma_driver_area_size, warm ? "warm" : "cold", launch.incarnation);
+  if (warm) {
+    Status adopted = driver.value()->adopt(launch.adopt_count);
+    if (!adopted) {
+      spdlog::error("{}", adopted.error().describe());
+      drivers::record_driver_failure(cb, adopted.error().describe());
+      return kExitWarmRefused;
+    }
+  } else {
+    Status up = driver.value()->bring_up();
+    if (!up) {
+      spdlog::critical("controller bring-up failed: {}", up.error().describe());
+      drivers::record_driver_failure(cb, up.error().describe());
+      return kExitBringUp;
+    }
   }
 
   drivers::DriverLoop::Options opts;
@@ -226,6 +274,7 @@ int run(const std::string& backend, const std::string& device) {
   if (g_stop.load()) loop.request_stop();
   Status s = loop.run();
   g_loop.store(nullptr);
+  if (!driver.value()->adoption_status()) return kExitWarmRefused;
   if (!s) return kExitRuntimeFailure;
   return kExitStopped;
 }
@@ -241,11 +290,14 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"emulated", "kernel"}));
   app.add_option("--device", device, "device name, used in log lines")->required();
+  bool standby = false;
+  app.add_flag("--standby", standby,
+               "hot standby: attach, then wait on fd 12 until promoted by the supervisor");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
-  return run(backend, device);
+  return run(backend, device, standby);
 }

@@ -85,7 +85,7 @@ size_t NvmeIoQueue::harvest(std::span<abi::BlockDescriptor> out, NvmeQueueCounte
     } else {
       ++counters->bad_sq_head;
     }
-    if (c.sq_id != g_.qid || c.cid >= cids_.size() || !cids_[c.cid].busy) {
+    if (c.sq_id != g_.qid || c.cid >= cids_.size() || !cids_[c.cid].busy || cids_[c.cid].orphan) {
       ++counters->stray;
       continue;
     }
@@ -113,6 +113,38 @@ bool NvmeIoQueue::ring_cq_doorbell() {
   // reap.
   dev_->write32_lazy(cq_doorbell_, cq_head_);
   return true;
+}
+
+uint32_t NvmeIoQueue::restore(const NvmeCheckpointQueue& q) {
+  sq_tail_ = q.sq_tail;
+  sq_head_ = q.sq_head;
+  cq_head_ = q.cq_head;
+  cq_phase_ = q.cq_phase;
+  inflight_ = 0;
+  free_cids_.clear();
+  for (uint32_t c = g_.cid_count; c-- > 0;) {
+    uint32_t i = uint32_t{cid_base_} + c;
+    bool busy = (shadow_->busy[i / 32] >> (i % 32)) & 1u;
+    cids_[c] = CidEntry{};
+    if (busy) {
+      cids_[c].busy = true;
+      cids_[c].orphan = true;
+      cids_[c].desc.tag = shadow_->tags[i];
+      ++inflight_;
+    } else {
+      free_cids_.push_back(static_cast<uint16_t>(c));
+    }
+  }
+  // Entries between the checkpointed head and tail may not have been rung
+  // yet: the next ring_sq_doorbell() writes the tail again (idempotent).
+  sq_dirty_ = true;
+  cq_dirty_ = true;
+  return inflight_;
+}
+
+void NvmeIoQueue::adopt(uint16_t cid, const abi::BlockDescriptor& d) {
+  cids_[cid].desc = d;
+  cids_[cid].orphan = false;
 }
 
 void NvmeIoQueue::snapshot(NvmeCheckpointQueue* q) const {

@@ -67,10 +67,23 @@ class NvmeIoQueue {
   // Copies the indices into a checkpoint queue record.
   void snapshot(NvmeCheckpointQueue* q) const;
 
+  // Warm resume: takes over the indices of a validated checkpoint record and
+  // marks the cids whose busy bit is set in the shadow as outstanding but
+  // not yet adopted (their descriptors come back from the shim through
+  // adopt()). Returns the number of such cids.
+  uint32_t restore(const NvmeCheckpointQueue& q);
+  // Tag of cid `cid` if it is outstanding and awaits adoption.
+  bool awaiting_adoption(uint16_t cid) const { return cid < cids_.size() && cids_[cid].busy && cids_[cid].orphan; }
+  uint32_t tag_of(uint16_t cid) const { return cids_[cid].desc.tag; }
+  // Gives an adopted cid its descriptor back (the shim's copy of the request).
+  void adopt(uint16_t cid, const abi::BlockDescriptor& d);
+  uint32_t cid_count() const { return g_.cid_count; }
+
  private:
   struct CidEntry {
     abi::BlockDescriptor desc;
     bool busy = false;
+    bool orphan = false;  // warm resume: in the device, descriptor not yet adopted
   };
 
   void set_busy_bit(uint16_t cid, bool busy);

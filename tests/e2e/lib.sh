@@ -24,7 +24,10 @@ require_root_and_tools() {
 # e2e_setup NAME [MODE] [SIZE]: a fresh runtime dir and a config for one disk.
 e2e_setup() {
   local name=$1 mode=${2:-isolated} size=${3:-256MiB}
+  E2E_MODE=$mode
+  E2E_SIZE=$size
   E2E_TMP=$(mktemp -d "/tmp/uldd-e2e-$name.XXXXXX")
+  mkdir -p "$E2E_TMP/policies"
   write_config "$mode" "$size"
 }
 
@@ -36,15 +39,34 @@ runtime_dir = "$E2E_TMP/run"
 log_level = "info"
 status_interval_ms = 1000
 driver_user = "nobody"
+policy_dir = "$E2E_TMP/policies"
 
 [[disk]]
 name = "disk0"
 mode = "$mode"
+policy = "${E2E_POLICY:-default}"
 backing_file = "$E2E_TMP/disk0.img"
 size = "$size"
 fuse_path = "$E2E_TMP/run/disk0"
 nbd_socket = "$E2E_TMP/run/disk0.nbd"
 TOML
+}
+
+# e2e_policy NAME <<TOML: writes a restart policy file and makes disk0 use it
+# (call after e2e_setup, before e2e_start_supervisor).
+e2e_policy() {
+  cat > "$E2E_TMP/policies/$1.toml"
+  E2E_POLICY=$1
+  write_config "${E2E_MODE:-isolated}" "${E2E_SIZE:-256MiB}"
+}
+
+# Pid of the current disk0 driver process (not the standby), or fails.
+e2e_driver_pid() {
+  local pid
+  for pid in $(pgrep -f "uldd-nvme-driver --uio=emulated --device disk0" -P "$SUPERVISOR_PID"); do
+    grep -q -- "--standby" "/proc/$pid/cmdline" 2>/dev/null || { echo "$pid"; return 0; }
+  done
+  return 1
 }
 
 e2e_start_supervisor() {
@@ -113,4 +135,73 @@ e2e_cleanup() {
     rm -rf "$E2E_TMP"
   fi
   exit $status
+}
+
+# ---- NIC rig (e2e-nic) ---------------------------------------------------------
+# nic_setup NAME MODE: a fresh runtime dir, two namespaces from
+# scripts/netns-rig.sh with a per-test suffix, and a config with one [[nic]]
+# whose TAP and wire are created inside them. The EXIT trap must be
+# nic_cleanup (it takes the rig down, then runs e2e_cleanup).
+RIG=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/netns-rig.sh
+UDP_ECHO=$BIN_DIR/uldd-udp-echo
+nic_setup() {
+  local name=$1 mode=${2:-isolated}
+  [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+  [ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
+  for t in ip ping; do command -v "$t" >/dev/null || fail "missing tool $t (run scripts/bootstrap.sh)"; done
+  E2E_TMP=$(mktemp -d "/tmp/uldd-e2e-$name.XXXXXX")
+  export ULDD_RIG_SUFFIX="-$name-$$" ULDD_RIG_TAP="ut$$" ULDD_RIG_WIRE="uw$$"
+  read -r NS_A NS_B NIC_TAP NIC_WIRE < <("$RIG" names)
+  "$RIG" up
+  write_nic_config "$mode"
+}
+
+write_nic_config() {
+  cat > "$E2E_TMP/uldd.toml" <<TOML
+[supervisor]
+runtime_dir = "$E2E_TMP/run"
+log_level = "info"
+status_interval_ms = 1000
+driver_user = "nobody"
+
+[[nic]]
+name = "nic0"
+mode = "$1"
+tap = "$NIC_TAP"
+tap_netns = "$NS_A"
+wire_tap = "$NIC_WIRE"
+wire_netns = "$NS_B"
+TOML
+}
+
+# Starts the supervisor and addresses the rig: 198.18.0.1 (ns A, host side)
+# <-> 198.18.0.2 (ns B, the device's wire).
+nic_start() {
+  e2e_start_supervisor
+  "$RIG" links
+  NIC_STATS="$E2E_TMP/run/nic0.stats"
+  # ARP resolves on the first ping; a few tries cover a slow start-up.
+  local i
+  for i in $(seq 20); do ip netns exec "$NS_A" ping -c1 -W1 198.18.0.2 >/dev/null 2>&1 && return 0; done
+  fail "no ping across the rig after start-up"
+}
+
+in_a() { ip netns exec "$NS_A" "$@"; }
+in_b() { ip netns exec "$NS_B" "$@"; }
+# stat KEY: one counter from the stats file the supervisor writes.
+nic_stat() { sed -n "s/^$1=//p" "$NIC_STATS"; }
+
+nic_cleanup() {
+  local status=$?
+  set +e
+  # The supervisor first (it closes the TAPs and stops the model), then the
+  # namespaces with anything a test left running in them.
+  if [ -n "$SUPERVISOR_PID" ]; then
+    kill -TERM "$SUPERVISOR_PID" 2>/dev/null
+    wait "$SUPERVISOR_PID" 2>/dev/null
+    SUPERVISOR_PID=""
+  fi
+  "$RIG" down
+  (exit $status)
+  e2e_cleanup
 }

@@ -7,6 +7,11 @@
 //
 //   uldd-hw nvme --backing PATH --size BYTES [--latency-us N] [--max-iops N] [--serial S]
 //                [--block-size 512|4096]
+//   uldd-hw e1000 --mac 52:54:00:12:34:56 (--wire-tap NAME [--wire-netns NS] | --wire-fd)
+//                 [--itr-check]
+//
+// Power-on: the supervisor polls a register until the model has set it up
+// last: NVMe VS = 1.4, e1000 STATUS != 0 (see devices/e1000/e1000_model.h).
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -22,6 +27,10 @@
 #include "common/event_fd.h"
 #include "common/shared_memory.h"
 #include "devices/device_model_fds.h"
+#include "devices/e1000/e1000_model.h"
+#include "devices/e1000/e1000_model_loop.h"
+#include "devices/e1000/fd_wire.h"
+#include "devices/e1000/tap_wire.h"
 #include "devices/nvme/file_backing_store.h"
 #include "devices/nvme/nvme_controller.h"
 
@@ -29,6 +38,14 @@ namespace {
 
 using uldd::Status;
 using uldd::nvme::NvmeController;
+
+struct E1000Options {
+  std::string mac = "52:54:00:12:34:56";
+  std::string wire_tap;
+  std::string wire_netns;
+  bool wire_fd = false;
+  bool itr_check = false;
+};
 
 struct NvmeOptions {
   std::string backing;
@@ -78,7 +95,8 @@ Status run_nvme(const NvmeOptions& opt) {
   NvmeController& ctrl = **controller;
 
   spdlog::info(
-      "uldd-hw: nvme device, {} bytes ({} blocks of {}), backing file {}, latency {} us, max IOPS {}, "
+      "uldd-hw: nvme device, {} bytes ({} blocks of {}), backing file {}, latency {} us, max IOPS "
+      "{}, "
       "DMA region {} bytes",
       opt.size, ctrl.namespace_blocks(), opt.block_size, opt.backing, opt.latency_us,
       opt.max_iops == 0 ? std::string("unlimited") : std::to_string(opt.max_iops), dma->size());
@@ -121,6 +139,45 @@ Status run_nvme(const NvmeOptions& opt) {
   return {};
 }
 
+Status run_e1000(const E1000Options& opt) {
+  auto mac = uldd::e1000::MacAddress::parse(opt.mac);
+  if (!mac)
+    return uldd::plain_error("--mac '" + opt.mac + "' is not six hex pairs like 52:54:00:12:34:56");
+  auto bar = uldd::SharedMemory::attach(uldd::UniqueFd(uldd::hw::kModelFdBar),
+                                        uldd::e1000::kBarSize, "BAR0 (fd 3)");
+  if (!bar) return bar.error();
+  auto dma =
+      uldd::SharedMemory::attach(uldd::UniqueFd(uldd::hw::kModelFdDma), 4096, "DMA region (fd 4)");
+  if (!dma) return dma.error();
+  uldd::EventFd irq = uldd::EventFd::adopt(uldd::UniqueFd(uldd::hw::kModelFdIrq));
+  uldd::EventFd doorbell = uldd::EventFd::adopt(uldd::UniqueFd(uldd::hw::kModelFdDoorbell));
+
+  uldd::UniqueFd wire_fd;
+  if (opt.wire_fd) {
+    wire_fd = uldd::UniqueFd(uldd::hw::kModelFdWire);
+  } else {
+    auto tap = uldd::e1000::open_tap_wire(opt.wire_tap, opt.wire_netns);
+    if (!tap) return tap.error();
+    wire_fd = std::move(tap.value());
+  }
+  auto wire = uldd::e1000::FdWire::adopt(std::move(wire_fd));
+  if (!wire) return wire.error();
+  auto signals = termination_signals();
+  if (!signals) return signals.error();
+
+  uldd::e1000::E1000ModelConfig config;
+  config.mac = *mac;
+  auto model = uldd::e1000::E1000Model::create(
+      bar->bytes(), dma->bytes(), *wire, [&irq] { irq.signal(); }, config);
+  if (!model) return model.error();
+  spdlog::info("uldd-hw: e1000 (82540EM) device, MAC {}, wire {}{}, DMA region {} bytes",
+               mac->to_string(), opt.wire_fd ? std::string("fd 7") : "TAP " + opt.wire_tap,
+               opt.wire_netns.empty() ? std::string() : " in netns " + opt.wire_netns, dma->size());
+  uldd::e1000::E1000LoopOptions loop;
+  loop.itr_check = opt.itr_check;
+  return uldd::e1000::run_e1000_loop(**model, doorbell, *wire, signals->get(), loop);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -136,13 +193,39 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 50));
   nvme_cmd->add_option("--latency-us", nvme.latency_us, "added latency per I/O command")
       ->check(CLI::Range(uint64_t{0}, uint64_t{10'000'000}));
-  nvme_cmd->add_option("--max-iops", nvme.max_iops, "I/O completions per second at most (0: no limit)")
+  nvme_cmd
+      ->add_option("--max-iops", nvme.max_iops, "I/O completions per second at most (0: no limit)")
       ->check(CLI::Range(uint32_t{0}, uint32_t{10'000'000}));
   nvme_cmd->add_option("--serial", nvme.serial, "serial number (Identify Controller SN)");
   nvme_cmd->add_option("--block-size", nvme.block_size, "logical block size")
       ->check(CLI::IsMember({512, 4096}));
+  E1000Options e1000;
+  CLI::App* e1000_cmd = app.add_subcommand("e1000", "Intel 82540EM gigabit Ethernet controller");
+  e1000_cmd->add_option("--mac", e1000.mac, "station address (EEPROM words 0..2)");
+  auto* tap_opt = e1000_cmd->add_option("--wire-tap", e1000.wire_tap,
+                                        "TAP device the model creates as its wire");
+  e1000_cmd
+      ->add_option("--wire-netns", e1000.wire_netns,
+                   "network namespace (/run/netns/NS) for the TAP")
+      ->needs(tap_opt);
+  auto* fd_opt =
+      e1000_cmd->add_flag("--wire-fd", e1000.wire_fd, "the wire is already open as fd 7");
+  tap_opt->excludes(fd_opt);
+  e1000_cmd->add_flag("--itr-check", e1000.itr_check,
+                      "log interrupt hold-off figures (signals, held causes, shortest gap)");
   CLI11_PARSE(app, argc, argv);
 
+  if (e1000_cmd->parsed()) {
+    if (e1000.wire_tap.empty() && !e1000.wire_fd) {
+      spdlog::error("uldd-hw e1000: give --wire-tap NAME or --wire-fd");
+      return 2;
+    }
+    if (Status s = run_e1000(e1000); !s.ok()) {
+      spdlog::error("uldd-hw: {}", s.error().describe());
+      return 1;
+    }
+    return 0;
+  }
   if (nvme.size % nvme.block_size != 0) {
     spdlog::error("uldd-hw: --size {} is not a multiple of the block size {}", nvme.size,
                   nvme.block_size);

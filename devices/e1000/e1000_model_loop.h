@@ -1,0 +1,28 @@
+// The event loop of `uldd-hw e1000`: sleeps in ppoll() on the doorbell
+// eventfd, the wire, the termination signalfd and (only while an interrupt is
+// held off by ITR) a timeout; never spins. A kick applies the logged register
+// writes (which runs TX); a readable wire runs RX; a passed deadline raises the
+// held interrupt.
+#pragma once
+
+#include <chrono>
+
+#include "common/event_fd.h"
+#include "common/result.h"
+#include "devices/e1000/e1000_model.h"
+
+namespace uldd::e1000 {
+
+struct E1000LoopOptions {
+  // Logs interrupt hold-off figures (signals, held causes, shortest gap vs
+  // the ITR interval) every report_interval and at exit.
+  bool itr_check = false;
+  std::chrono::seconds report_interval{5};
+};
+
+// Runs until SIGTERM/SIGINT arrives on `signal_fd` (a signalfd); returns an
+// error if polling fails.
+Status run_e1000_loop(E1000Model& model, const EventFd& doorbell, Wire& wire, int signal_fd,
+                      const E1000LoopOptions& options);
+
+}  // namespace uldd::e1000

@@ -1,0 +1,60 @@
+#include "shim/ring_net_driver_port.h"
+
+#include <algorithm>
+
+namespace uldd::shim {
+
+using abi::NetRing;
+
+RingNetDriverPort::RingNetDriverPort(const abi::NetRingRegionView& view, const EventFd& driver_wake,
+                                     const EventFd& shim_wake)
+    : tx_request_(view.producer(NetRing::kTxRequest)),
+      tx_done_(view.consumer(NetRing::kTxDone)),
+      rx_free_(view.producer(NetRing::kRxFree)),
+      rx_done_(view.consumer(NetRing::kRxDone)),
+      driver_wake_(driver_wake),
+      shim_wake_(shim_wake) {}
+
+uint32_t RingNetDriverPort::space(Producer& p) {
+  bool corrupt = false;
+  uint32_t n = p.free_slots(&corrupt);
+  violated_ |= corrupt;
+  return n;
+}
+
+void RingNetDriverPort::commit(Producer& p, uint32_t count) {
+  if (count == 0) return;
+  if (p.publish(count)) driver_wake_.signal();
+}
+
+uint32_t RingNetDriverPort::reap(Consumer& c, std::span<abi::NetDescriptor> out) {
+  bool corrupt = false;
+  uint32_t n = std::min<uint32_t>(c.available(&corrupt), static_cast<uint32_t>(out.size()));
+  violated_ |= corrupt;
+  for (uint32_t i = 0; i < n; ++i) out[i] = c.peek(i);
+  // The driver may be waiting for done-ring space to return more buffers.
+  if (n > 0 && c.release(n)) driver_wake_.signal();
+  return n;
+}
+
+bool RingNetDriverPort::prepare_sleep(bool waiting_for_tx_space) {
+  if (tx_done_.prepare_sleep()) return true;
+  if (rx_done_.prepare_sleep()) {
+    tx_done_.finish_sleep();
+    return true;
+  }
+  if (waiting_for_tx_space && tx_request_.prepare_wait_for_space()) {
+    tx_done_.finish_sleep();
+    rx_done_.finish_sleep();
+    return true;
+  }
+  return false;
+}
+
+void RingNetDriverPort::finish_sleep() {
+  tx_done_.finish_sleep();
+  rx_done_.finish_sleep();
+  tx_request_.finish_wait_for_space();
+}
+
+}  // namespace uldd::shim

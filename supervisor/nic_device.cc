@@ -1,0 +1,286 @@
+#include "supervisor/nic_device.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "abi/driver_fds.h"
+#include "devices/device_model_fds.h"
+#include "devices/e1000/e1000_spec.h"
+#include "drivers/e1000/e1000_driver.h"
+#include "shim/direct_net_driver_port.h"
+#include "shim/frontends/tap_frontend.h"
+#include "shim/net_shim.h"
+#include "shim/ring_net_driver_port.h"
+#include "uio/emulated_uio.h"
+#include "uio/mmio_sideband.h"
+
+namespace uldd::supervisor {
+namespace {
+
+Result<UniqueFd> dup_fd(int fd, const std::string& what) {
+  int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (d < 0) return errno_error("dup(" + what + ")");
+  return UniqueFd(d);
+}
+
+std::string mib(uint64_t bytes) {
+  return fmt::format("{:.1f} MiB", bytes / 1048576.0);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
+                                                    const SupervisorConfig& sup,
+                                                    const std::filesystem::path& bin_dir) {
+  std::unique_ptr<NicDevice> dev(new NicDevice(cfg, sup.runtime_dir / (cfg.name + ".stats")));
+  auto res = NicResources::create(cfg);
+  if (!res) return Error{res.error().code, cfg.name + ": " + res.error().message};
+  dev->res_ = std::move(res.value());
+
+  // The TAP first: a name clash or a missing netns is the likeliest mistake,
+  // and it is reported before any process exists.
+  auto tap = shim::TapFrontend::open(cfg.tap, cfg.tap_netns, cfg.mac);
+  if (!tap) return Error{tap.error().code, cfg.name + ": TAP frontend: " + tap.error().message};
+  dev->tap_ = std::move(tap.value());
+
+  ULDD_TRY(dev->start_model(bin_dir));
+  if (cfg.mode == DriverMode::kIsolated) {
+    ULDD_TRY(dev->start_isolated_driver(bin_dir, sup.driver_user));
+  } else {
+    ULDD_TRY(dev->start_colocated_driver());
+  }
+
+  shim::NetShimOptions so;
+  so.device_name = cfg.name;
+  so.buffer_area = dev->res_.dma.data() + dev->res_.buffer_area_offset();
+  so.buffer_area_iova = dev->res_.buffer_area_offset();
+  so.buffer_count = cfg.buffers;
+  // Half the buffers at most wait in the device for frames; the rest carry TX.
+  so.rx_buffers = std::min({cfg.ring_capacity, cfg.rx_descriptors, cfg.buffers / 2});
+  so.frame_fd = dev->tap_->fd();
+  NicDevice* raw = dev.get();
+  // A driver that breaks the protocol is a faulty driver: kill it; its pidfd
+  // then reports the death like any crash. (Colocated: nothing to kill; the
+  // violation stays counted and logged.)
+  so.on_driver_fault = [raw](const std::string&) { raw->driver_.kill_now(SIGKILL); };
+  std::unique_ptr<shim::NetDriverPort> port;
+  if (cfg.mode == DriverMode::kIsolated) {
+    port = std::make_unique<shim::RingNetDriverPort>(dev->res_.ring_view, dev->res_.driver_wake,
+                                                     dev->res_.shim_wake);
+  } else {
+    port =
+        std::make_unique<shim::DirectNetDriverPort<drivers::E1000Driver>>(*dev->colocated_driver_);
+  }
+  dev->shim_ = std::make_unique<shim::NetShim>(so, std::move(port));
+  ULDD_TRY(dev->shim_->start());
+  dev->write_stats_file();
+  spdlog::info("{}: up: e1000 {} , driver {} {}, TAP {}{}, wire {}{}", cfg.name, cfg.mac,
+               cfg.mode == DriverMode::kIsolated ? "process" : "colocated",
+               cfg.mode == DriverMode::kIsolated ? "pid " + std::to_string(dev->driver_.pid())
+                                                 : "in supervisor",
+               cfg.tap, cfg.tap_netns.empty() ? "" : " (netns " + cfg.tap_netns + ")", cfg.wire_tap,
+               cfg.wire_netns.empty() ? "" : " (netns " + cfg.wire_netns + ")");
+  return dev;
+}
+
+Status NicDevice::start_model(const std::filesystem::path& bin_dir) {
+  SpawnSpec spec;
+  spec.executable = bin_dir / "uldd-hw";
+  spec.role = cfg_.name + " device model";
+  spec.args = {"e1000", "--mac", cfg_.mac, "--wire-tap", cfg_.wire_tap};
+  if (!cfg_.wire_netns.empty()) {
+    spec.args.push_back("--wire-netns");
+    spec.args.push_back(cfg_.wire_netns);
+  }
+  spec.fds = {{hw::kModelFdBar, res_.bar.fd()},
+              {hw::kModelFdDma, res_.dma.fd()},
+              {hw::kModelFdIrq, res_.irq.fd()},
+              {hw::kModelFdDoorbell, res_.doorbell.fd()}};
+  auto child = ChildProcess::spawn(spec);
+  if (!child) return child.error();
+  model_ = std::move(child.value());
+  // Power-on: the model publishes its MMIO side band (register semantics) and
+  // then a non-zero STATUS; a driver started earlier would bypass the side band.
+  const auto* magic =
+      reinterpret_cast<const uint64_t*>(res_.bar.data() + uio::sideband_offset(res_.bar.size()));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (abi::load_shared(*magic) != uio::kSidebandMagic ||
+         uio::load_register(res_.bar.data(), e1000::kRegStatus) == 0) {
+    if (auto status = model_.try_reap())
+      return plain_error(cfg_.name + ": device model " + ChildProcess::describe_status(*status) +
+                         " during start-up");
+    if (std::chrono::steady_clock::now() > deadline)
+      return plain_error(cfg_.name + ": device model did not power on within 10 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return {};
+}
+
+Status NicDevice::start_isolated_driver(const std::filesystem::path& bin_dir,
+                                        const std::string& user) {
+  SpawnSpec spec;
+  spec.executable = bin_dir / "uldd-e1000-driver";
+  spec.role = cfg_.name + " driver";
+  spec.args = {"--uio=emulated", "--device", cfg_.name};
+  spec.user = user;
+  spec.fds = {{abi::kFdControlBlock, res_.control.fd()},
+              {abi::kFdRingRegion, res_.rings.fd()},
+              {abi::kFdCheckpoint, res_.checkpoint.fd()},
+              {abi::kFdDriverWake, res_.driver_wake.fd()},
+              {abi::kFdShimWake, res_.shim_wake.fd()},
+              {abi::kFdDma, res_.dma.fd()},
+              {abi::kFdUioBar, res_.bar.fd()},
+              {abi::kFdUioIrq, res_.irq.fd()},
+              {abi::kFdUioAux, res_.doorbell.fd()}};
+  auto child = ChildProcess::spawn(spec);
+  if (!child) return child.error();
+  driver_ = std::move(child.value());
+  return wait_driver_running(std::chrono::seconds(10));
+}
+
+Status NicDevice::wait_driver_running(std::chrono::milliseconds timeout) {
+  const abi::DriverStatus& st = res_.control_block()->status;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto state = static_cast<abi::DriverState>(abi::load_shared(st.state));
+    if (state == abi::DriverState::kRunning) return {};
+    if (state == abi::DriverState::kFailed) {
+      char reason[sizeof st.last_error + 1] = {};
+      std::memcpy(reason, st.last_error, sizeof st.last_error);  // untrusted: bounded copy
+      return plain_error(cfg_.name + ": driver failed to bring the device up: " + reason);
+    }
+    if (auto status = driver_.try_reap())
+      return plain_error(cfg_.name + ": driver " + ChildProcess::describe_status(*status) +
+                         " during start-up");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return plain_error(cfg_.name + ": driver did not report running within " +
+                     std::to_string(timeout.count()) + " ms");
+}
+
+Status NicDevice::start_colocated_driver() {
+  auto bar = dup_fd(res_.bar.fd(), "BAR");
+  auto dma = dup_fd(res_.dma.fd(), "DMA");
+  auto irq = dup_fd(res_.irq.fd(), "irq");
+  auto db = dup_fd(res_.doorbell.fd(), "doorbell");
+  for (auto* r : {&bar, &dma, &irq, &db})
+    if (!*r) return r->error();
+  auto uio = uio::EmulatedUio::attach(std::move(bar.value()), std::move(dma.value()),
+                                      std::move(irq.value()), std::move(db.value()));
+  if (!uio) return uio.error();
+  colocated_uio_ = std::move(uio.value());
+  auto driver = drivers::E1000Driver::create(*colocated_uio_, res_.control_block()->config,
+                                             res_.control_block(),
+                                             res_.checkpoint.as<abi::CheckpointRegion>());
+  if (!driver)
+    return Error{driver.error().code, cfg_.name + ": colocated driver: " + driver.error().message};
+  colocated_driver_ = std::move(driver.value());
+  auto up = colocated_driver_->bring_up();
+  if (!up) return Error{up.error().code, cfg_.name + ": colocated driver: " + up.error().message};
+  return {};
+}
+
+std::vector<int> NicDevice::pidfds() const {
+  std::vector<int> fds;
+  if (model_.running()) fds.push_back(model_.pidfd());
+  if (driver_.running()) fds.push_back(driver_.pidfd());
+  return fds;
+}
+
+bool NicDevice::on_child_exit(int pidfd) {
+  for (ChildProcess* c : {&model_, &driver_}) {
+    if (c->pidfd() != pidfd) continue;
+    if (auto status = c->try_reap()) {
+      spdlog::error("{}: {} (pid {}) {}", cfg_.name, c->role(), c->pid(),
+                    ChildProcess::describe_status(*status));
+      fail(c->role() + " exited");
+    }
+  }
+  return !failed_;
+}
+
+void NicDevice::fail(const std::string& why) {
+  if (failed_) return;
+  failed_ = true;
+  // No restart engine yet: stop serving. The TAP is no longer read (the kernel
+  // queues, then drops, like a NIC with a dead ring) and loses carrier, so the
+  // host stack sees the link down rather than a black hole.
+  spdlog::error("{}: device FAILED ({}): TAP {} no carrier, traffic stopped", cfg_.name, why,
+                cfg_.tap);
+  if (shim_) shim_->stop();
+  if (tap_) {
+    if (auto s = tap_->set_carrier(false); !s)
+      spdlog::warn("{}: {}", cfg_.name, s.error().describe());
+  }
+}
+
+std::string NicDevice::status_line(std::chrono::steady_clock::duration since_last) {
+  const auto& s = shim_->stats();
+  uint64_t txb = s.tx_bytes.load(), rxb = s.rx_bytes.load();
+  double secs = std::chrono::duration<double>(since_last).count();
+  double tx_rate = secs > 0 ? (txb - last_tx_bytes_) * 8 / secs / 1e6 : 0;
+  double rx_rate = secs > 0 ? (rxb - last_rx_bytes_) * 8 / secs / 1e6 : 0;
+  last_tx_bytes_ = txb;
+  last_rx_bytes_ = rxb;
+  write_stats_file();
+  const auto& ds = res_.control_block()->status;
+  return fmt::format(
+      "{}: {} | tx {} frames ({}, {:.1f} Mb/s) rx {} frames ({}, {:.1f} Mb/s) | drops rx {} tx-err "
+      "{} "
+      "rx-err {} | held tx {} rx {} | backpressure {} violations {} | driver heartbeat {} irqs {}",
+      cfg_.name, failed_ ? "FAILED" : "serving", s.tx_frames.load(), mib(txb), tx_rate,
+      s.rx_frames.load(), mib(rxb), rx_rate, s.rx_dropped.load(), s.tx_errors.load(),
+      s.rx_errors.load(), s.tx_posted.load(), s.rx_posted.load(), s.backpressure.load(),
+      s.violations.load(), abi::load_shared(ds.heartbeat), abi::load_shared(ds.interrupts));
+}
+
+void NicDevice::write_stats_file() {
+  const auto& s = shim_->stats();
+  const auto& ds = res_.control_block()->status;
+  std::filesystem::path tmp = stats_path_;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return;
+    out << "sequence=" << ++stats_sequence_ << "\n"
+        << "state=" << (failed_ ? "failed" : "serving") << "\n"
+        << "tx_frames=" << s.tx_frames.load() << "\ntx_bytes=" << s.tx_bytes.load() << "\n"
+        << "rx_frames=" << s.rx_frames.load() << "\nrx_bytes=" << s.rx_bytes.load() << "\n"
+        << "rx_dropped=" << s.rx_dropped.load() << "\ntx_errors=" << s.tx_errors.load() << "\n"
+        << "rx_errors=" << s.rx_errors.load() << "\nbackpressure=" << s.backpressure.load() << "\n"
+        << "violations=" << s.violations.load() << "\n"
+        << "driver_heartbeat=" << abi::load_shared(ds.heartbeat) << "\n"
+        << "driver_interrupts=" << abi::load_shared(ds.interrupts) << "\n";
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, stats_path_, ec);
+}
+
+void NicDevice::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (shim_) shim_->stop();
+  if (driver_.running()) driver_.terminate(std::chrono::seconds(2));
+  colocated_driver_.reset();
+  colocated_uio_.reset();
+  if (model_.running()) model_.terminate(std::chrono::seconds(5));
+  tap_.reset();  // closing the last fd removes a non-persistent TAP
+  std::error_code ec;
+  std::filesystem::remove(stats_path_, ec);
+  spdlog::info("{}: stopped", cfg_.name);
+}
+
+NicDevice::NicDevice(NicDeviceConfig cfg, std::filesystem::path stats_path)
+    : cfg_(std::move(cfg)), stats_path_(std::move(stats_path)) {}
+
+NicDevice::~NicDevice() {
+  stop();
+}
+
+}  // namespace uldd::supervisor

@@ -1,0 +1,361 @@
+#include "supervisor/restart_engine.h"
+
+#include <sys/wait.h>
+
+#include <cstring>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace uldd::supervisor {
+namespace {
+
+using policies::FailureCause;
+using Clock = std::chrono::steady_clock;
+
+// Exit status of a driver that refused a warm resume (drivers/*/..._main.cc).
+constexpr int kExitWarmRefused = 6;
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+constexpr auto kStandbyRetry = std::chrono::seconds(1);
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+std::string bounded_string(const char* s, size_t n) { return std::string(s, strnlen(s, n)); }
+
+const char* action_name(policies::ExhaustedAction a) {
+  switch (a) {
+    case policies::ExhaustedAction::kFailDevice:
+      return "fail-device";
+    case policies::ExhaustedAction::kStopSupervisor:
+      return "stop-supervisor";
+    case policies::ExhaustedAction::kRunHook:
+      return "run-hook";
+  }
+  return "?";
+}
+
+}  // namespace
+
+RestartEngine::RestartEngine(DriverHost& host, policies::RestartPolicy policy, uint64_t seed)
+    : host_(host), tracker_(std::move(policy), seed) {}
+
+RestartEngine::~RestartEngine() { stop(); }
+
+void RestartEngine::reset_status_line() {
+  // The dead driver's line; the supervisor owns the memfd and nobody writes
+  // it until the successor starts. The heartbeat counter is kept: the next
+  // driver continues it, so "unchanged" keeps meaning "silent".
+  abi::DriverStatus& st = host_.control_block()->status;
+  abi::store_shared(st.pid, int32_t{0});
+  std::memset(st.last_error, 0, sizeof st.last_error);
+  abi::store_shared(st.state, static_cast<uint32_t>(abi::DriverState::kSpawned));
+}
+
+Status RestartEngine::spawn_driver(bool standby, ChildProcess* out, EventFd* release) {
+  int release_fd = -1;
+  if (standby) {
+    auto ev = EventFd::create();
+    if (!ev) return ev.error();
+    *release = std::move(ev.value());
+    release_fd = release->fd();
+  }
+  auto child = ChildProcess::spawn(host_.driver_spawn_spec(standby, release_fd));
+  if (!child) return child.error();
+  *out = std::move(child.value());
+  return {};
+}
+
+Status RestartEngine::wait_running(std::chrono::milliseconds timeout, std::string* refused) {
+  const abi::DriverStatus& st = host_.control_block()->status;
+  auto deadline = Clock::now() + timeout;
+  auto pause = std::chrono::microseconds(20);
+  while (Clock::now() < deadline) {
+    auto state = static_cast<abi::DriverState>(abi::load_shared(st.state));
+    if (state == abi::DriverState::kRunning) return {};
+    if (auto status = driver_.try_reap()) {
+      std::string why = bounded_string(st.last_error, sizeof st.last_error);  // untrusted: bounded
+      if (WIFEXITED(*status) && WEXITSTATUS(*status) == kExitWarmRefused) {
+        *refused = why.empty() ? "no reason given" : why;
+        return plain_error(host_.device_name() + ": warm resume refused: " + *refused);
+      }
+      return plain_error(host_.device_name() + ": driver " + ChildProcess::describe_status(*status) +
+                         " during start-up" + (why.empty() ? "" : ": " + why));
+    }
+    std::this_thread::sleep_for(pause);
+    if (pause < std::chrono::microseconds(500)) pause *= 2;
+  }
+  driver_.kill_now(SIGKILL);
+  driver_.terminate(std::chrono::milliseconds(100));
+  return plain_error(host_.device_name() + ": driver did not report running within " +
+                     std::to_string(timeout.count()) + " ms");
+}
+
+void RestartEngine::note_running(Clock::time_point now) {
+  tracker_.on_driver_up(now);
+  last_heartbeat_ = abi::load_shared(host_.control_block()->status.heartbeat);
+  last_beat_change_ = now;
+  kill_cause_.reset();
+  state_ = EngineState::kServing;
+}
+
+Status RestartEngine::start() {
+  auto wake = EventFd::create();
+  if (!wake) return wake.error();
+  fault_wake_ = std::move(wake.value());
+  reset_status_line();
+  abi::DriverLaunch& launch = host_.control_block()->launch;
+  launch = abi::DriverLaunch{};
+  ULDD_TRY(spawn_driver(false, &driver_, nullptr));
+  std::string refused;
+  ULDD_TRY(wait_running(kStartTimeout, &refused));
+  note_running(Clock::now());
+  if (policy().hot_standby) start_standby();
+  return {};
+}
+
+void RestartEngine::start_standby() {
+  Status s = spawn_driver(true, &standby_, &standby_release_);
+  if (!s) {
+    spdlog::warn("{}: hot standby not started: {}", host_.device_name(), s.error().describe());
+    return;
+  }
+  spdlog::info("{}: hot standby ready (pid {})", host_.device_name(), standby_.pid());
+}
+
+std::vector<int> RestartEngine::watched_fds() const {
+  std::vector<int> fds;
+  if (fault_wake_.valid()) fds.push_back(fault_wake_.fd());
+  if (driver_.running()) fds.push_back(driver_.pidfd());
+  if (standby_.running()) fds.push_back(standby_.pidfd());
+  return fds;
+}
+
+void RestartEngine::report_fault(const std::string& reason) {
+  {
+    std::lock_guard lock(fault_mutex_);
+    if (fault_reason_.empty()) fault_reason_ = reason;
+  }
+  if (fault_wake_.valid()) fault_wake_.signal();
+}
+
+void RestartEngine::on_fd_ready(int fd) {
+  if (fault_wake_.valid() && fd == fault_wake_.fd()) {
+    fault_wake_.drain();
+    std::string reason;
+    {
+      std::lock_guard lock(fault_mutex_);
+      reason.swap(fault_reason_);
+    }
+    if (!reason.empty() && state_ == EngineState::kServing && driver_.running() && !kill_cause_) {
+      kill_cause_ = FailureCause::kProtocolViolation;
+      kill_reason_ = "protocol violation: " + reason;
+      driver_.kill_now(SIGKILL);  // its pidfd reports the death
+    }
+    return;
+  }
+  if (driver_.running() && fd == driver_.pidfd()) {
+    if (auto status = driver_.try_reap()) on_driver_gone(*status);
+    return;
+  }
+  if (standby_.running() && fd == standby_.pidfd()) {
+    if (auto status = standby_.try_reap())
+      spdlog::warn("{}: hot standby (pid {}) {}; a new one is started within {} s", host_.device_name(),
+                   standby_.pid(), ChildProcess::describe_status(*status), kStandbyRetry.count());
+  }
+}
+
+void RestartEngine::on_driver_gone(int status) {
+  auto now = Clock::now();
+  if (state_ == EngineState::kStopped) return;
+  host_.hold_requests();
+  died_at_ = now;
+  FailureCause cause = WIFSIGNALED(status) ? FailureCause::kCrashed : FailureCause::kExited;
+  std::string what = ChildProcess::describe_status(status);
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) what += " (seccomp: forbidden system call)";
+  if (kill_cause_) {
+    cause = *kill_cause_;
+    what = kill_reason_ + "; killed";
+  }
+  switch (cause) {
+    case FailureCause::kHung: ++counters_.hangs; break;
+    case FailureCause::kProtocolViolation: ++counters_.violations; break;
+    case FailureCause::kCrashed: ++counters_.crashes; break;
+    default: ++counters_.exits; break;
+  }
+  counters_.last_fault = what;
+  spdlog::error("{}: driver (pid {}) {} [{}]; holding requests", host_.device_name(), driver_.pid(), what,
+                policies::to_string(cause));
+  schedule_or_give_up(cause, WIFEXITED(status) && WEXITSTATUS(status) == 0, what);
+}
+
+void RestartEngine::schedule_or_give_up(FailureCause cause, bool clean_exit, const std::string& what) {
+  auto now = Clock::now();
+  policies::Decision d = tracker_.on_failure(now, cause, clean_exit);
+  if (!d.restart()) {
+    exhausted(d.reason + " (last: " + what + ")", cause);
+    return;
+  }
+  state_ = EngineState::kWaiting;
+  restart_at_ = now + d.delay;
+  const auto& c = tracker_.counters();
+  spdlog::info("{}: restart #{} in {:.3f} ms ({} in a row, {} within {} ms)", host_.device_name(), c.restarts,
+               d.delay.count() / 1000.0, c.consecutive, c.restarts_in_window, policy().period.count());
+  if (d.delay.count() == 0) restart_now();
+}
+
+Status RestartEngine::launch(abi::ResumeMode mode, uint32_t adopt_count, std::string* refused) {
+  reset_status_line();
+  abi::DriverLaunch& l = host_.control_block()->launch;
+  l.adopt_count = adopt_count;
+  l.incarnation = incarnation_;
+  abi::store_shared(l.resume_mode, static_cast<uint32_t>(mode));
+  if (standby_.running()) {
+    // Promotion: the standby has exec'd, linked and mapped everything already.
+    driver_ = std::move(standby_);
+    standby_ = ChildProcess{};
+    EventFd release = std::move(standby_release_);
+    release.signal();
+    ++counters_.standby_promotions;
+    spdlog::info("{}: promoting hot standby (pid {})", host_.device_name(), driver_.pid());
+  } else {
+    ULDD_TRY(spawn_driver(false, &driver_, nullptr));
+  }
+  return wait_running(kStartTimeout, refused);
+}
+
+void RestartEngine::restart_now() {
+  auto t0 = Clock::now();
+  ++incarnation_;
+  const policies::RestartPolicy& p = policy();
+  bool fail_inflight = p.inflight == policies::InflightAction::kFail;
+  // Failing in-flight requests needs a reset first: a live device could
+  // still DMA into their buffers after the shim reused them.
+  bool warm = p.recovery == policies::RecoveryMode::kWarm && !fail_inflight;
+  using Resend = DriverHost::Resend;
+  Resend cold_resend = fail_inflight ? Resend::kFail : Resend::kReissue;
+
+  auto resent = host_.prepare_successor(warm ? Resend::kAdopt : cold_resend);
+  if (!resent) {
+    exhausted("cannot prepare the shim: " + resent.error().describe(), FailureCause::kStartFailed);
+    return;
+  }
+  std::string refused;
+  Status s = launch(warm ? abi::ResumeMode::kWarm : abi::ResumeMode::kCold, *resent, &refused);
+  if (!s && !refused.empty()) {
+    ++counters_.warm_refused;
+    warm = false;
+    spdlog::warn("{}: warm resume refused ({}); falling back to cold: device reset, {} request(s) reissued",
+                 host_.device_name(), refused, *resent);
+    resent = host_.prepare_successor(cold_resend);
+    if (!resent) {
+      exhausted("cannot prepare the shim: " + resent.error().describe(), FailureCause::kStartFailed);
+      return;
+    }
+    s = launch(abi::ResumeMode::kCold, *resent, &refused);
+  }
+  auto now = Clock::now();
+  if (!s) {
+    ++counters_.start_failures;
+    spdlog::error("{}", s.error().describe());
+    schedule_or_give_up(FailureCause::kStartFailed, false, s.error().describe());
+    return;
+  }
+  (warm ? counters_.restarts_warm : counters_.restarts_cold) += 1;
+  counters_.requests_resent += *resent;
+  counters_.last_detect_to_running = std::chrono::duration_cast<std::chrono::microseconds>(now - died_at_);
+  note_running(now);
+  awaiting_first_completion_ = true;
+  spdlog::info("{}: driver restarted {} (pid {}, start #{}): {} request(s) {}, detection to serving {:.2f} ms "
+               "(restart itself {:.2f} ms)",
+               host_.device_name(), warm ? "warm" : "cold", driver_.pid(), incarnation_, *resent,
+               fail_inflight ? "failed" : (warm ? "handed over for adoption" : "reissued"), ms(now - died_at_),
+               ms(now - t0));
+  if (p.hot_standby && !standby_.running()) start_standby();
+}
+
+void RestartEngine::exhausted(const std::string& reason, FailureCause cause) {
+  const policies::RestartPolicy& p = policy();
+  state_ = EngineState::kFailed;
+  spdlog::critical("{}: giving up on the driver: {}; policy '{}' says {}", host_.device_name(), reason, p.name,
+                   action_name(p.on_exhausted));
+  if (standby_.running()) standby_.terminate(std::chrono::milliseconds(500));
+  host_.fail_device(reason);
+  if (p.on_exhausted == policies::ExhaustedAction::kStopSupervisor) {
+    stop_status_ = p.stop_exit_code;
+  } else if (p.on_exhausted == policies::ExhaustedAction::kRunHook) {
+    SpawnSpec hook;
+    hook.executable = p.hook;
+    hook.args = {host_.device_name(), std::string(policies::to_string(cause)), reason};
+    hook.role = host_.device_name() + " exhaustion hook";
+    auto child = ChildProcess::spawn(hook);
+    if (!child) {
+      spdlog::error("{}: hook {}: {}", host_.device_name(), p.hook, child.error().describe());
+    } else {
+      // Not waited for here: the hook may take long; its exit is logged by
+      // the destructor's reap at the latest.
+      hook_ = std::move(child.value());
+      spdlog::info("{}: hook {} started (pid {})", host_.device_name(), p.hook, hook_.pid());
+    }
+  }
+}
+
+void RestartEngine::tick() {
+  auto now = Clock::now();
+  if (state_ == EngineState::kWaiting && now >= restart_at_) restart_now();
+  if (state_ == EngineState::kServing && driver_.running() && !kill_cause_) {
+    uint64_t beat = abi::load_shared(host_.control_block()->status.heartbeat);
+    if (beat != last_heartbeat_) {
+      last_heartbeat_ = beat;
+      last_beat_change_ = now;
+    } else if (now - last_beat_change_ > policy().heartbeat_timeout) {
+      kill_cause_ = FailureCause::kHung;
+      kill_reason_ = fmt::format("hung: no heartbeat for {:.0f} ms (timeout {} ms)", ms(now - last_beat_change_),
+                                 policy().heartbeat_timeout.count());
+      spdlog::warn("{}: driver (pid {}) {}", host_.device_name(), driver_.pid(), kill_reason_);
+      driver_.kill_now(SIGKILL);
+    }
+  }
+  if (awaiting_first_completion_) {
+    int64_t first = host_.first_completion_ns();
+    if (first != 0) {
+      awaiting_first_completion_ = false;
+      auto at = Clock::time_point(Clock::duration(first));
+      counters_.last_downtime = std::chrono::duration_cast<std::chrono::microseconds>(at - died_at_);
+      spdlog::info("{}: recovered: first completion {:.2f} ms after the failure was detected",
+                   host_.device_name(), ms(at - died_at_));
+    }
+  }
+  if (state_ == EngineState::kServing && policy().hot_standby && !standby_.running() &&
+      now >= standby_retry_at_) {
+    standby_retry_at_ = now + kStandbyRetry;
+    start_standby();
+  }
+  if (hook_.running()) {
+    if (auto st = hook_.try_reap())
+      spdlog::info("{}: hook {}", host_.device_name(), ChildProcess::describe_status(*st));
+  }
+}
+
+Clock::time_point RestartEngine::next_deadline() const {
+  auto now = Clock::now();
+  Clock::time_point next = now + std::chrono::seconds(1);
+  if (state_ == EngineState::kWaiting) next = std::min(next, restart_at_);
+  if (state_ == EngineState::kServing) next = std::min(next, now + policy().heartbeat_interval);
+  return next;
+}
+
+void RestartEngine::set_policy(const policies::RestartPolicy& p) {
+  bool had_standby = policy().hot_standby;
+  tracker_.set_policy(p);
+  if (had_standby && !p.hot_standby && standby_.running()) standby_.terminate(std::chrono::milliseconds(500));
+}
+
+void RestartEngine::stop() {
+  if (state_ == EngineState::kStopped && !driver_.running() && !standby_.running()) return;
+  state_ = EngineState::kStopped;
+  if (standby_.running()) standby_.terminate(std::chrono::seconds(1));
+  if (driver_.running()) driver_.terminate(std::chrono::seconds(2));
+  if (hook_.running()) hook_.try_reap();
+}
+
+}  // namespace uldd::supervisor

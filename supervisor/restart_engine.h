@@ -1,0 +1,158 @@
+// RestartEngine: keeps one device's driver process alive under its restart
+// policy — the supervisor's side of the architecture's recovery protocol.
+//
+//   detect   pidfd readable (exit, crash, seccomp kill), heartbeat silent
+//            for heartbeat_timeout (the engine SIGKILLs it: hung), or the
+//            shim reporting a protocol violation (the engine SIGKILLs it);
+//   hold     the shim stops handing out descriptors and keeps queueing;
+//   restart  RestartTracker decides (delay with backoff and jitter, intensity
+//            per period) or declares the policy exhausted;
+//   resume   warm: the shim resends every outstanding request flagged for
+//            adoption and the new driver adopts the device from the
+//            checkpoint; if the driver refuses (exit 6: bad checkpoint or
+//            registers), cold: the shim resends them plain and the new driver
+//            resets the device. A hot standby, when the policy keeps one, is
+//            promoted instead of spawning (it is already attached);
+//   settle   one log line per transition with device, pid, cause, downtime
+//            and requests resent; counters for status and the D-Bus API.
+//
+// The engine does not know what kind of device it serves: a DriverHost gives
+// it the spawn recipe, the control block and the shim's recovery calls.
+// Everything runs on the supervisor's loop thread except report_fault(),
+// which the shim's thread may call.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "abi/control_block.h"
+#include "common/event_fd.h"
+#include "common/result.h"
+#include "policies/restart_policy.h"
+#include "policies/restart_tracker.h"
+#include "supervisor/child_process.h"
+
+namespace uldd::supervisor {
+
+// What the engine needs from the device it restarts drivers for.
+class DriverHost {
+ public:
+  virtual ~DriverHost() = default;
+  virtual const std::string& device_name() const = 0;
+  // How to start a driver process; `standby` adds fd kFdStandbyRelease.
+  virtual SpawnSpec driver_spawn_spec(bool standby, int release_fd) = 0;
+  virtual abi::ControlBlock* control_block() = 0;
+  // The shim: stop handing out descriptors / prepare the rings for a
+  // successor and return how many requests it queued for resending.
+  virtual void hold_requests() = 0;
+  enum class Resend { kAdopt, kReissue, kFail };
+  virtual Result<uint32_t> prepare_successor(Resend how) = 0;
+  // steady_clock ns of the first completion since prepare_successor(), or 0.
+  virtual int64_t first_completion_ns() const = 0;
+  // Policy exhausted with on_exhausted = fail-device: complete everything
+  // queued and new with an I/O error (disk) / mark the link down (NIC).
+  virtual void fail_device(const std::string& reason) = 0;
+};
+
+// Counters for the status line and the later D-Bus API.
+struct RecoveryCounters {
+  uint64_t restarts_warm = 0;     // successful warm resumes
+  uint64_t restarts_cold = 0;     // successful cold resumes (including fallbacks)
+  uint64_t warm_refused = 0;      // warm attempts the driver refused (fell back to cold)
+  uint64_t standby_promotions = 0;
+  uint64_t requests_resent = 0;
+  uint64_t hangs = 0, crashes = 0, exits = 0, violations = 0, start_failures = 0;
+  std::chrono::microseconds last_detect_to_running{0};  // death noticed -> successor serving
+  std::chrono::microseconds last_downtime{0};           // death noticed -> first completion
+  std::string last_fault;                               // one line
+};
+
+enum class EngineState {
+  kServing,    // a driver runs
+  kWaiting,    // the driver died; a restart is scheduled
+  kFailed,     // policy exhausted (fail-device / run-hook): the device is failed
+  kStopped,
+};
+
+class RestartEngine {
+ public:
+  RestartEngine(DriverHost& host, policies::RestartPolicy policy, uint64_t seed);
+  ~RestartEngine();
+
+  // Starts the first driver (cold) and waits until it serves; then the
+  // standby, if the policy keeps one.
+  Status start();
+  void stop();
+
+  // The loop's part: fds to watch (pidfds), one of them became readable, and
+  // time-driven work (heartbeat, scheduled restart, downtime settle).
+  std::vector<int> watched_fds() const;
+  void on_fd_ready(int fd);
+  void tick();
+  // When tick() must run next at the latest.
+  std::chrono::steady_clock::time_point next_deadline() const;
+
+  // From any thread (the shim's): the driver broke the protocol.
+  void report_fault(const std::string& reason);
+
+  // A reloaded policy takes effect for the next decision (history is kept).
+  void set_policy(const policies::RestartPolicy& policy);
+
+  EngineState state() const { return state_; }
+  pid_t driver_pid() const { return driver_.running() ? driver_.pid() : -1; }
+  pid_t standby_pid() const { return standby_.running() ? standby_.pid() : -1; }
+  const RecoveryCounters& counters() const { return counters_; }
+  const policies::RestartCounters& restart_counters() const { return tracker_.counters(); }
+  const policies::RestartPolicy& policy() const { return tracker_.policy(); }
+  // Set once the policy said stop-supervisor: the exit status to use.
+  std::optional<int> stop_supervisor_status() const { return stop_status_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void on_driver_gone(int wait_status);
+  void schedule_or_give_up(policies::FailureCause cause, bool clean_exit, const std::string& what);
+  void restart_now();
+  Status launch(abi::ResumeMode mode, uint32_t adopt_count, std::string* refused);
+  Status spawn_driver(bool standby, ChildProcess* out, EventFd* release);
+  Status wait_running(std::chrono::milliseconds timeout, std::string* refused);
+  void start_standby();
+  void exhausted(const std::string& reason, policies::FailureCause cause);
+  void reset_status_line();
+  void note_running(Clock::time_point now);
+
+  DriverHost& host_;
+  policies::RestartTracker tracker_;
+  ChildProcess driver_;
+  ChildProcess standby_;
+  EventFd standby_release_;
+  EngineState state_ = EngineState::kStopped;
+  RecoveryCounters counters_;
+  uint64_t incarnation_ = 0;
+
+  // Heartbeat watch.
+  uint64_t last_heartbeat_ = 0;
+  Clock::time_point last_beat_change_{};
+  // Why the engine itself killed the driver (hang, violation), if it did.
+  std::optional<policies::FailureCause> kill_cause_;
+  std::string kill_reason_;
+  // The shim's thread reports a violation here and kicks the loop.
+  std::mutex fault_mutex_;
+  std::string fault_reason_;  // guarded by fault_mutex_
+  EventFd fault_wake_;
+  // The current outage.
+  Clock::time_point died_at_{};
+  Clock::time_point restart_at_{};
+  bool awaiting_first_completion_ = false;
+  Clock::time_point standby_retry_at_{};
+  std::optional<int> stop_status_;
+  ChildProcess hook_;  // on_exhausted = run-hook
+};
+
+}  // namespace uldd::supervisor
