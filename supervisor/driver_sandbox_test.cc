@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -87,6 +89,17 @@ TEST(SeccompProgramTest, CompilesWithTheOwnTgidSlot) {
     if (ins.k == 4242u) ++patched;
   }
   EXPECT_GE(patched, prog->own_tgid_slot_count());
+}
+
+// A figure, not an assertion: compiling happens on every driver (re)start,
+// inside the restart engine's downtime.
+TEST(SeccompProgramTest, PrintsCompileCost) {
+  static const char kPath[] = "/bin/true";
+  constexpr int kRounds = 200;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRounds; ++i) ASSERT_TRUE(SeccompProgram::compile_driver_allow_list(kPath).ok());
+  auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  std::printf("FIGURE seccomp_compile_us=%.1f (mean of %d)\n", us / kRounds, kRounds);
 }
 
 TEST(DescribeStatusTest, SigsysIsNamedAsSeccomp) {

@@ -17,6 +17,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kExitWarmRefused = 6;
 constexpr auto kStartTimeout = std::chrono::seconds(10);
 constexpr auto kStandbyRetry = std::chrono::seconds(1);
+constexpr auto kStandbyRespawnDelay = std::chrono::milliseconds(20);
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -183,6 +184,9 @@ void RestartEngine::on_driver_gone(int status) {
     default: ++counters_.exits; break;
   }
   counters_.last_fault = what;
+  outage_ = Outage{};
+  outage_.old_pid = driver_.pid();
+  outage_.cause = std::string(policies::to_string(cause));
   spdlog::error("{}: driver (pid {}) {} [{}]; holding requests", host_.device_name(), driver_.pid(), what,
                 policies::to_string(cause));
   schedule_or_give_up(cause, WIFEXITED(status) && WEXITSTATUS(status) == 0, what);
@@ -240,9 +244,12 @@ void RestartEngine::restart_now() {
     return;
   }
   std::string refused;
+  uint64_t promotions_before = counters_.standby_promotions;
   Status s = launch(warm ? abi::ResumeMode::kWarm : abi::ResumeMode::kCold, *resent, &refused);
+  outage_.standby = counters_.standby_promotions > promotions_before;
   if (!s && !refused.empty()) {
     ++counters_.warm_refused;
+    outage_.warm_refused = true;
     warm = false;
     spdlog::warn("{}: warm resume refused ({}); falling back to cold: device reset, {} request(s) reissued",
                  host_.device_name(), refused, *resent);
@@ -265,12 +272,18 @@ void RestartEngine::restart_now() {
   counters_.last_detect_to_running = std::chrono::duration_cast<std::chrono::microseconds>(now - died_at_);
   note_running(now);
   awaiting_first_completion_ = true;
+  outage_.warm = warm;
+  outage_.new_pid = driver_.pid();
+  outage_.resent = *resent;
+  outage_.serving_at = now;
   spdlog::info("{}: driver restarted {} (pid {}, start #{}): {} request(s) {}, detection to serving {:.2f} ms "
                "(restart itself {:.2f} ms)",
                host_.device_name(), warm ? "warm" : "cold", driver_.pid(), incarnation_, *resent,
                fail_inflight ? "failed" : (warm ? "handed over for adoption" : "reissued"), ms(now - died_at_),
                ms(now - t0));
-  if (p.hot_standby && !standby_.running()) start_standby();
+  // The next standby is started from tick() a little later: forking the
+  // supervisor now would compete for the CPU with the recovery it just did.
+  standby_retry_at_ = now + kStandbyRespawnDelay;
 }
 
 void RestartEngine::exhausted(const std::string& reason, FailureCause cause) {
@@ -323,6 +336,7 @@ void RestartEngine::tick() {
       counters_.last_downtime = std::chrono::duration_cast<std::chrono::microseconds>(at - died_at_);
       spdlog::info("{}: recovered: first completion {:.2f} ms after the failure was detected",
                    host_.device_name(), ms(at - died_at_));
+      emit_event(first);
     }
   }
   if (state_ == EngineState::kServing && policy().hot_standby && !standby_.running() &&
@@ -336,11 +350,27 @@ void RestartEngine::tick() {
   }
 }
 
+void RestartEngine::emit_event(int64_t first_completion_ns) {
+  // Machine-readable, one line per recovery, for benchmarks and campaigns:
+  // steady_clock (CLOCK_MONOTONIC) nanoseconds, comparable with other
+  // processes' clock_gettime(CLOCK_MONOTONIC).
+  auto ns = [](Clock::time_point t) { return static_cast<int64_t>(t.time_since_epoch().count()); };
+  spdlog::info(
+      "event {{\"event\":\"recovered\",\"device\":\"{}\",\"cause\":\"{}\",\"old_pid\":{},\"new_pid\":{},"
+      "\"mode\":\"{}\",\"standby\":{},\"warm_refused\":{},\"resent\":{},\"detected_ns\":{},"
+      "\"serving_ns\":{},\"first_completion_ns\":{}}}",
+      host_.device_name(), outage_.cause, outage_.old_pid, outage_.new_pid, outage_.warm ? "warm" : "cold",
+      outage_.standby, outage_.warm_refused, outage_.resent, ns(died_at_), ns(outage_.serving_at),
+      first_completion_ns);
+}
+
 Clock::time_point RestartEngine::next_deadline() const {
   auto now = Clock::now();
   Clock::time_point next = now + std::chrono::seconds(1);
   if (state_ == EngineState::kWaiting) next = std::min(next, restart_at_);
   if (state_ == EngineState::kServing) next = std::min(next, now + policy().heartbeat_interval);
+  if (state_ == EngineState::kServing && policy().hot_standby && !standby_.running())
+    next = std::min(next, standby_retry_at_);
   return next;
 }
 

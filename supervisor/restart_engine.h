@@ -150,6 +150,15 @@ class RestartEngine {
   Clock::time_point died_at_{};
   Clock::time_point restart_at_{};
   bool awaiting_first_completion_ = false;
+  // For the outage's event line (one JSON object per recovery, "event {...}").
+  struct Outage {
+    pid_t old_pid = -1, new_pid = -1;
+    std::string cause;
+    bool warm = false, standby = false, warm_refused = false;
+    uint32_t resent = 0;
+    Clock::time_point serving_at{};
+  } outage_;
+  void emit_event(int64_t first_completion_ns);
   Clock::time_point standby_retry_at_{};
   std::optional<int> stop_status_;
   ChildProcess hook_;  // on_exhausted = run-hook

@@ -60,13 +60,14 @@ e2e_policy() {
   write_config "${E2E_MODE:-isolated}" "${E2E_SIZE:-256MiB}"
 }
 
-# Pid of the current disk0 driver process (not the standby), or fails.
+# Pid of the current disk0 driver process, from the supervisor's log (a
+# promoted hot standby still has --standby on its command line), or fails.
 e2e_driver_pid() {
   local pid
-  for pid in $(pgrep -f "uldd-nvme-driver --uio=emulated --device disk0" -P "$SUPERVISOR_PID"); do
-    grep -q -- "--standby" "/proc/$pid/cmdline" 2>/dev/null || { echo "$pid"; return 0; }
-  done
-  return 1
+  pid=$(grep -oE "disk0: (up: .*driver process pid|driver restarted [a-z]+ \(pid) [0-9]+" "$E2E_TMP/supervisor.log" \
+        | tail -1 | grep -oE "[0-9]+$") || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
 }
 
 e2e_start_supervisor() {
