@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstring>
 #include <future>
+#include <thread>
 #include <mutex>
 #include <random>
 #include <vector>
@@ -69,6 +70,12 @@ class FakeDriverPort final : public DriverPort {
   }
   void finish_sleep() override {}
   bool protocol_violated() const override { return violated_.load(); }
+  // The dead driver's descriptors and unposted completions vanish with it.
+  void reset() override {
+    std::lock_guard l(mu_);
+    held_.clear();
+    resets_++;
+  }
 
   void release_held() {
     std::lock_guard l(mu_);
@@ -90,6 +97,7 @@ class FakeDriverPort final : public DriverPort {
   bool duplicate_ = false;
   std::vector<BlockDescriptor> seen_, held_, done_, staged_;
   int commits_ = 0;
+  int resets_ = 0;
 
  private:
   void serve(BlockDescriptor d) {
@@ -285,6 +293,145 @@ TEST_F(DiskShimBackPressureTest, CallerBeyondQueueLimitWaits) {
   EXPECT_EQ(third.get(), BlockStatus::kOk);
   pa.get_future().wait();
   pb.get_future().wait();
+}
+
+// --- recovery: hold, restart(mode), resend -----------------------------------
+
+class DiskShimRestartTest : public DiskShimTest {
+ protected:
+  struct Pending {
+    std::vector<std::byte> data;
+    std::atomic<int> done{0};
+    std::atomic<int> status{-1};
+  };
+  // Submits a write of one max_transfer block at `block` without waiting.
+  void write_async(Pending& p, uint64_t block, uint32_t seed) {
+    p.data = pattern(kMaxTransfer, seed);
+    shim_->write(block * kMaxTransfer, p.data, [&p](BlockStatus s) {
+      p.status = static_cast<int>(s);
+      p.done++;
+    });
+  }
+  void wait_seen(size_t n) {
+    for (int i = 0; i < 2000; ++i) {
+      {
+        std::lock_guard l(port_->mu_);
+        if (port_->seen_.size() >= n) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    FAIL() << "driver never saw " << n << " descriptors";
+  }
+  static void wait_done(Pending& p) {
+    for (int i = 0; i < 2000 && p.done.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+};
+
+TEST_F(DiskShimRestartTest, ColdRestartReissuesOutstandingInOriginalOrderOnce) {
+  port_->hold_ = true;  // the "driver" takes the requests and dies with them
+  Pending p[3];
+  for (uint32_t i = 0; i < 3; ++i) write_async(p[i], i, 10 + i);
+  wait_seen(3);
+  shim_->hold();
+  std::vector<BlockDescriptor> first;
+  {
+    std::lock_guard l(port_->mu_);
+    first = port_->seen_;
+    port_->hold_ = false;  // the successor serves
+  }
+  auto resent = shim_->restart(ResendMode::kReissue);
+  ASSERT_TRUE(resent.ok());
+  EXPECT_EQ(*resent, 3u);
+  for (auto& x : p) wait_done(x);
+  std::lock_guard l(port_->mu_);
+  EXPECT_EQ(port_->resets_, 1);
+  ASSERT_EQ(port_->seen_.size(), 6u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(port_->seen_[3 + i].tag, first[i].tag) << "same tag, original order";
+    EXPECT_EQ(port_->seen_[3 + i].lba, first[i].lba);
+    EXPECT_EQ(port_->seen_[3 + i].flags, 0u);
+  }
+  for (uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(p[i].done.load(), 1) << "completed exactly once";
+    EXPECT_EQ(p[i].status.load(), static_cast<int>(BlockStatus::kOk));
+    EXPECT_EQ(0, std::memcmp(disk_.data() + i * kMaxTransfer, p[i].data.data(), kMaxTransfer));
+  }
+  EXPECT_EQ(shim_->stats().resent.load(), 3u);
+  EXPECT_NE(shim_->stats().first_completion_after_restart_ns.load(), 0);
+}
+
+TEST_F(DiskShimRestartTest, WarmRestartFlagsOnlyTheResentRequestsForAdoption) {
+  port_->hold_ = true;
+  Pending a, b;
+  write_async(a, 0, 1);
+  wait_seen(1);
+  shim_->hold();
+  write_async(b, 1, 2);  // accepted while held: queued, not handed out
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    std::lock_guard l(port_->mu_);
+    EXPECT_EQ(port_->seen_.size(), 1u) << "nothing is handed to a dead driver";
+    port_->hold_ = false;
+  }
+  auto resent = shim_->restart(ResendMode::kAdopt);
+  ASSERT_TRUE(resent.ok());
+  EXPECT_EQ(*resent, 1u);
+  wait_done(a);
+  wait_done(b);
+  std::lock_guard l(port_->mu_);
+  ASSERT_EQ(port_->seen_.size(), 3u);
+  EXPECT_EQ(port_->seen_[1].tag, port_->seen_[0].tag);
+  EXPECT_EQ(port_->seen_[1].flags, abi::kBlockFlagAdopt);
+  EXPECT_EQ(port_->seen_[2].flags, 0u) << "a new request is not adopted";
+  EXPECT_EQ(a.status.load(), static_cast<int>(BlockStatus::kOk));
+  EXPECT_EQ(b.status.load(), static_cast<int>(BlockStatus::kOk));
+}
+
+TEST_F(DiskShimRestartTest, CompletionsPostedBeforeTheCrashAreKeptNotResent) {
+  port_->hold_ = true;
+  Pending a, b;
+  write_async(a, 0, 3);
+  write_async(b, 1, 4);
+  wait_seen(2);
+  shim_->hold();
+  {
+    // The dead driver had posted a's completion; b died with it.
+    std::lock_guard l(port_->mu_);
+    BlockDescriptor c = port_->held_[0];
+    port_->held_.erase(port_->held_.begin());
+    c.status = 0;
+    port_->done_.push_back(c);
+    port_->hold_ = false;
+  }
+  auto resent = shim_->restart(ResendMode::kReissue);
+  ASSERT_TRUE(resent.ok());
+  EXPECT_EQ(*resent, 1u);
+  wait_done(a);
+  wait_done(b);
+  EXPECT_EQ(a.done.load(), 1);
+  EXPECT_EQ(b.done.load(), 1);
+  EXPECT_EQ(shim_->stats().protocol_violations.load(), 0u);
+}
+
+TEST_F(DiskShimRestartTest, FailModeCompletesOutstandingWithIoError) {
+  port_->hold_ = true;
+  Pending a;
+  write_async(a, 2, 5);
+  wait_seen(1);
+  shim_->hold();
+  {
+    std::lock_guard l(port_->mu_);
+    port_->hold_ = false;
+  }
+  auto resent = shim_->restart(ResendMode::kFail);
+  ASSERT_TRUE(resent.ok());
+  EXPECT_EQ(*resent, 0u);
+  wait_done(a);
+  EXPECT_EQ(a.status.load(), static_cast<int>(BlockStatus::kIoError));
+  EXPECT_EQ(shim_->stats().failed_on_restart.load(), 1u);
+  // The device serves new requests again.
+  auto data = pattern(4096, 6);
+  EXPECT_EQ(write_sync(*shim_, 0, data), BlockStatus::kOk);
 }
 
 }  // namespace

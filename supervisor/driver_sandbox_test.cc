@@ -97,8 +97,10 @@ TEST(SeccompProgramTest, PrintsCompileCost) {
   static const char kPath[] = "/bin/true";
   constexpr int kRounds = 200;
   auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kRounds; ++i) ASSERT_TRUE(SeccompProgram::compile_driver_allow_list(kPath).ok());
-  auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  for (int i = 0; i < kRounds; ++i)
+    ASSERT_TRUE(SeccompProgram::compile_driver_allow_list(kPath).ok());
+  auto us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
   std::printf("FIGURE seccomp_compile_us=%.1f (mean of %d)\n", us / kRounds, kRounds);
 }
 

@@ -132,12 +132,15 @@ constexpr Rule kDriverAllowList[] = {
 
 #if defined(__SANITIZE_ADDRESS__)
     // AddressSanitizer/LeakSanitizer builds only (scripts/test.sh's second
-    // pass): the runtime reads its maps, and at exit LeakSanitizer stops the
-    // world from a CLONE_VM helper task that ptraces the process's own
-    // threads (Yama needs PR_SET_PTRACER first). fork (no CLONE_VM) stays
-    // forbidden; ptrace of other processes is still refused by permissions.
+    // pass): the runtime reads its maps and probes whether memory is readable
+    // by write()ing it into a pipe; at exit LeakSanitizer stops the world
+    // from a CLONE_VM helper task that ptraces the process's own threads
+    // (Yama needs PR_SET_PTRACER first). fork (no CLONE_VM) stays forbidden;
+    // ptrace of other processes is still refused by permissions.
+    {"pipe2"},
     {"readlink"},
     {"readlinkat"},
+    {"getdents"},  // sanitizer_common lists /proc/self/task with the old call
     {"getdents64"},
     {"sched_getaffinity"},
     {"mincore"},

@@ -28,14 +28,15 @@ def col(i, k):  # column of figure k (0 echo, 1 cpu %, 2 us/echo) of config i
 
 
 dash = {"isolated": 1, "colocated": 2, "veth": 3}
+colour = {"isolated": "#9400d3", "colocated": "#009e73", "veth": "#56b4e9"}
 tput = ", ".join(
-    f"'{dat}' u 1:{col(i, 0)} w lp lw 2 dt {dash.get(n, 1)} pt 7 t '{n} echo Mb/s'"
+    f"'{dat}' u 1:{col(i, 0)} w lp lw 2 dt {dash.get(n, 1)} lc rgb \"{colour.get(n, 'black')}\" pt 7 t '{n} echo Mb/s'"
     for i, n in enumerate(names))
 cpu = ", ".join(
-    f"'{dat}' u 1:{col(i, 1)} axes x1y2 w lp lw 1 dt {dash.get(n, 1)} pt 4 t '{n} CPU %'"
+    f"'{dat}' u 1:{col(i, 1)} axes x1y2 w lp lw 1 dt {dash.get(n, 1)} lc rgb \"{colour.get(n, 'black')}\" pt 4 t '{n} CPU %'"
     for i, n in enumerate(names))
 per = ", ".join(
-    f"'{dat}' u 1:{col(i, 2)} w lp lw 2 dt {dash.get(n, 1)} pt 7 t '{n}'"
+    f"'{dat}' u 1:{col(i, 2)} w lp lw 2 dt {dash.get(n, 1)} lc rgb \"{colour.get(n, 'black')}\" pt 7 t '{n}'"
     for i, n in enumerate(names))
 title = ("UDP echo, 1024 B payloads, e1000 ITR {} us, medians of {} x {:g} s "
          "(SUMMARY throughput_ratio={:.3f} cpu_ratio={:.3f})").format(

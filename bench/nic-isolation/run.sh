@@ -11,8 +11,11 @@
 # Each configuration gets its own pair of network namespaces from
 # scripts/netns-rig.sh (ns A: client at 198.18.0.1, ns B: echo server at
 # 198.18.0.2), so the three are the same topology and traffic never leaves
-# them. Points are measured interleaved (load, repeat, configuration) so that
-# background noise hits all three alike; medians of the repeats are kept.
+# them. The load is uldd-bench-nic-echo-load (nic_echo_load.cc: paced sender
+# and receiver threads); sweep.py measures, plot.py draws (gnuplot), and the
+# analysis is in docs/benchmarks/README.md. Points are measured interleaved
+# (load, repeat, configuration) so that background noise hits all three
+# alike; medians of the repeats are kept.
 #
 # Writes bench/results/nic-isolation-<stamp>.{json,txt,png} and prints the
 # SUMMARY line last. Options (everything else goes to sweep.py):
@@ -37,7 +40,7 @@ if [ -z "${ULDD_BIN_DIR:-}" ]; then
   ULDD_BIN_DIR=$ROOT/build/bin
 fi
 BIN=$ULDD_BIN_DIR
-for b in uldd-supervisor uldd-hw uldd-e1000-driver uldd-udp-echo; do
+for b in uldd-supervisor uldd-hw uldd-e1000-driver uldd-udp-echo uldd-bench-nic-echo-load; do
   [ -x "$BIN/$b" ] || { echo "missing $BIN/$b" >&2; exit 1; }
 done
 ITR_US=${ULDD_NICBENCH_ITR_US:-50}

@@ -2,8 +2,9 @@
 """The measuring half of bench/nic-isolation (run.sh sets up the rigs).
 
 For each offered load (Mb/s of 1024-byte echo payloads), repeat and
-configuration, interleaved: runs `uldd-udp-echo client` open-loop at that
-rate in the configuration's client namespace and accounts the CPU time of
+configuration, interleaved: runs `uldd-bench-nic-echo-load` (nic_echo_load.cc:
+a paced sender thread and a receiver thread) open-loop at that rate in the
+configuration's client namespace and accounts the CPU time of
 every process of the stack over the run: the supervisor with all its threads
 (the shim, and the driver when colocated), its children (driver process,
 uldd-hw model), the echo server and the client. CPU time comes from
@@ -12,9 +13,7 @@ coarse for a 2 s point) and the client's rusage; wake-ups are the voluntary
 context switches of the same tasks.
 
 Achieved echo throughput = intact echoes x payload bits / the offered
-duration (or the time to the last echo if the client fell behind): the client
-waits --timeout-ms after the last echo when something was lost, and that idle
-tail must not count.
+duration (or the time sending really took if the sender fell behind).
 
 Prints a table and the SUMMARY line last; writes everything as JSON.
 """
@@ -28,9 +27,9 @@ import tempfile
 import time
 
 PAYLOAD = 1024
-DEFAULT_LOADS = [10, 25, 50, 100, 200, 300, 400, 600, 800, 1000]
-QUICK_LOADS = [20, 100, 400, 1000]
-TIMEOUT_MS = 300
+DEFAULT_LOADS = [10, 50, 100, 200, 300, 400, 500, 600, 800, 1000]
+QUICK_LOADS = [20, 200, 500, 1000]
+DRAIN_MS = 300  # late echoes still count; the CPU window includes this idle tail
 SUSTAINED = 0.98  # a load is sustained while >= 98% of the datagrams come back
 
 
@@ -127,19 +126,20 @@ def read_stats(cfg):
 
 def run_point(cfg, bin_dir, load_mbps, seconds, tmp):
     rate = max(1, round(load_mbps * 1e6 / (PAYLOAD * 8)))
-    count = max(1, round(rate * seconds))
-    out_json = os.path.join(tmp, "client.json")
+    out_json = os.path.join(tmp, "load.json")
     before = snapshot(cfg)
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        ["ip", "netns", "exec", cfg["netns"], f"{bin_dir}/uldd-udp-echo", "client",
-         "--to", "198.18.0.2", "--port", "7007", "--count", str(count), "--size", str(PAYLOAD),
-         "--rate", str(rate), "--window", str(count), "--timeout-ms", str(TIMEOUT_MS),
-         "--json", out_json], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # `ip netns exec` execs the client in place: its rusage is the client's.
-    _, _, ru = os.wait4(proc.pid, 0)
+        ["ip", "netns", "exec", cfg["netns"], f"{bin_dir}/uldd-bench-nic-echo-load",
+         "--to", "198.18.0.2", "--port", "7007", "--size", str(PAYLOAD), "--rate", str(rate),
+         "--seconds", str(seconds), "--drain-ms", str(DRAIN_MS), "--json", out_json],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # `ip netns exec` execs the generator in place: its rusage is the client's.
+    _, status, ru = os.wait4(proc.pid, 0)
     wall = time.monotonic() - t0
     after = snapshot(cfg)
+    if status != 0:
+        sys.exit(f"{cfg['name']}: load generator failed (status {status})")
     with open(out_json) as f:
         c = json.load(f)
     cpu = {"client": ru.ru_utime + ru.ru_stime}
@@ -148,18 +148,18 @@ def run_point(cfg, bin_dir, load_mbps, seconds, tmp):
         _, ns0, vol0 = before.get(pid, (role, 0, 0))
         cpu[role] = cpu.get(role, 0) + (ns - ns0) / 1e9
         wakeups[role] = wakeups.get(role, 0) + (vol - vol0)
-    lost_tail = TIMEOUT_MS / 1e3 if c["echoed"] < c["sent"] else 0
-    active = max(count / rate, c["seconds"] - lost_tail)
+    active = c["seconds"]  # the offered duration, or longer if the sender fell behind
     echoed = c["echoed"]
+    count = c["sent"]
     total_cpu = sum(cpu.values())
     return {
         "offered_mbps": load_mbps, "offered_pps": rate, "sent": c["sent"], "echoed": echoed,
         "lost": c["lost"], "corrupt": c["corrupt"], "seconds": active, "wall_s": wall,
-        "echo_mbps": echoed * PAYLOAD * 8 / active / 1e6,
+        "echo_mbps": c["echo_mbps"], "sent_pps": c["sent_pps"],
         "echo_fraction": echoed / count,
         "cpu_s": cpu, "cpu_s_total": total_cpu,
-        # % of one CPU over the active period, like the paper's utilisation
-        "cpu_percent": 100 * total_cpu / active,
+        # % of one CPU over the measured window, like the paper's utilisation
+        "cpu_percent": 100 * total_cpu / wall,
         "cpu_us_per_echo": 1e6 * total_cpu / echoed if echoed else None,
         "cpu_us_per_echo_no_client":
             1e6 * (total_cpu - cpu["client"]) / echoed if echoed else None,
@@ -219,7 +219,8 @@ def main():
     configs = [parse_config(s) for s in a.config]
     names = [c["name"] for c in configs]
     stats0 = {c["name"]: read_stats(c) for c in configs}
-    tmp = tempfile.mkdtemp(prefix="uldd-nicbench-sweep.")
+    tmpdir = tempfile.TemporaryDirectory(prefix="uldd-nicbench-sweep.")  # removed at exit
+    tmp = tmpdir.name
     raw = {(l, c["name"]): [] for l in loads for c in configs}
     started = time.time()
     for load in loads:

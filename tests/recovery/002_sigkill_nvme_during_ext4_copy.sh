@@ -23,10 +23,10 @@ mkfs.ext4 -q -F "$loop"
 mnt="$E2E_TMP/mnt"; mkdir -p "$mnt"
 mount "$loop" "$mnt"; E2E_MOUNTS+=("$mnt")
 
-kill_driver_repeatedly 20 0.1 KILL
+kill_driver_repeatedly 20 0.05 KILL
 rounds=0
-# At most 5 copies (~270 MiB of a 384 MiB file system): the kills come every
-# 0.1 s, so in practice they are done within the first one or two.
+# At most 5 copies (~270 MiB of a 384 MiB file system): a kill comes 50 ms
+# after each restart, so in practice they are done within the first few.
 while [ "$(kills_done)" -lt 20 ]; do
   [ $rounds -lt 5 ] || fail "copies exhausted before 20 kills ($(kills_done) done)"
   rounds=$((rounds + 1))

@@ -58,7 +58,7 @@ PY
   kill -KILL "$pid"
   wait_log_count "warm resume refused" "$round" 15
   wait_log_count "driver restarted cold" "$round" 15
-  log "round $round: $(grep "warm resume refused" "$E2E_TMP/supervisor.log" | tail -1 | sed 's/.*refused (//')"
+  log "round $round: refused: $(grep "warm resume refused" "$E2E_TMP/supervisor.log" | tail -1 | sed 's/.*refused (//; s/); falling back.*//')"
 done
 check_fio r005
 grep "warm resume refused" "$E2E_TMP/supervisor.log" | grep -vqE "damaged|validates" &&

@@ -75,7 +75,9 @@ check_fio r006
 grep -q "device FAILED" "$E2E_TMP/supervisor.log" && fail "device failed"
 no_request_failed
 line=$(grep "disk0: serving" "$E2E_TMP/supervisor.log" | tail -1)
-[[ "$line" =~ violations\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 3 ] || fail "violations not counted: $line"
+if ! [[ "$line" =~ violations\ ([0-9]+) ]] || [ "${BASH_REMATCH[1]}" -lt 3 ]; then
+  fail "violations not counted: $line"
+fi
 # The supervisor and the new driver still serve: a fresh pattern written and read back.
 head -c $((4 << 20)) /dev/urandom > "$E2E_TMP/after.bin"
 dd if="$E2E_TMP/after.bin" of="$FUSE_FILE" bs=1M oflag=direct conv=notrunc status=none
