@@ -184,9 +184,8 @@ bool DiskShim::harvest() {
 void DiskShim::report_driver_fault(const std::string& reason) {
   if (fault_reported_) return;
   fault_reported_ = true;
-  // Nothing more goes to a driver that broke the protocol; the supervisor
-  // kills it and restarts with resend (restart()).
-  held_.store(true, std::memory_order_release);
+  // The supervisor kills the driver and then holds us (hold()); whatever we
+  // hand out meanwhile is resent to the successor like everything else.
   spdlog::error("{}: driver fault: {}", options_.device_name, reason);
   if (options_.on_driver_fault) options_.on_driver_fault(reason);
 }
