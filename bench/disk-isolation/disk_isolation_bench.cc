@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
     d.max_transfer = 128 << 10;
     d.buffers = 64;
     if (through_fuse) d.fuse_path = fs::path(work_dir) / "run" / d.name;
-    auto dev = DiskDevice::start(d, sup, bin_dir, policies::default_policy());
+    auto dev = DiskDevice::start(d, sup, bin_dir, uldd::policies::default_policy());
     if (!dev) {
       std::cerr << "start " << d.name << ": " << dev.error().describe() << "\n";
       return 1;
