@@ -8,9 +8,12 @@
 //   line 5+ FaultPointArming  supervisor (the driver only reads)
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 
 #include "abi/abi_version.h"
 
@@ -128,6 +131,17 @@ inline T load_shared(const T& field) {
 template <class T>
 inline void store_shared(T& field, T value) {
   std::atomic_ref<T>(field).store(value, std::memory_order_release);
+}
+
+// A driver giving up: writes `what` (truncated) to last_error, then state
+// kFailed with release, so a reader that sees kFailed also sees the reason.
+// `cb` may be null (tests without a control block).
+inline void record_driver_failure(ControlBlock* cb, std::string_view what) {
+  if (cb == nullptr) return;
+  size_t n = std::min(what.size(), sizeof cb->status.last_error - 1);
+  std::memcpy(cb->status.last_error, what.data(), n);
+  cb->status.last_error[n] = '\0';
+  store_shared(cb->status.state, static_cast<uint32_t>(DriverState::kFailed));
 }
 
 }  // namespace uldd::abi

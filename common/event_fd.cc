@@ -12,18 +12,22 @@ Result<EventFd> EventFd::create() {
   return EventFd(UniqueFd(fd));
 }
 
-void EventFd::signal() const {
+void signal_eventfd(int fd) {
   uint64_t one = 1;
   // EAGAIN only when the counter would overflow, i.e. the peer is already
   // overwhelmingly signalled; nothing is lost by dropping this kick.
-  [[maybe_unused]] ssize_t n = ::write(fd_.get(), &one, sizeof one);
+  [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
 }
 
-uint64_t EventFd::drain() const {
+uint64_t drain_eventfd(int fd) {
   uint64_t count = 0;
-  if (::read(fd_.get(), &count, sizeof count) != sizeof count) return 0;
+  if (::read(fd, &count, sizeof count) != sizeof count) return 0;
   return count;
 }
+
+void EventFd::signal() const { signal_eventfd(fd_.get()); }
+
+uint64_t EventFd::drain() const { return drain_eventfd(fd_.get()); }
 
 Result<uint64_t> EventFd::wait_for(std::chrono::microseconds timeout) const {
   pollfd p{fd_.get(), POLLIN, 0};

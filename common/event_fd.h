@@ -11,6 +11,11 @@
 
 namespace uldd {
 
+// The same two operations on an eventfd known only by number (a driver
+// process gets its eventfds as inherited fds, abi/driver_fds.h).
+void signal_eventfd(int fd);
+uint64_t drain_eventfd(int fd);
+
 class EventFd {
  public:
   // Non-blocking, close-on-exec. A blocking wait is done with poll() (wait_for).

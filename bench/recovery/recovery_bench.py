@@ -126,6 +126,7 @@ def events(log_path):
 
 def run_mode(args, mode):
     tmp = tempfile.mkdtemp(prefix=f"uldd-bench-recovery-{mode}.")
+    sup = None
     try:
         os.makedirs(f"{tmp}/policies")
         recovery = "cold" if mode == "cold" else "warm"
@@ -225,6 +226,13 @@ nbd_socket = ""
                 "final_verify_mismatches": lost_blocks, "lost": lost + (len(kills) - len(rows)),
                 "per_kill": rows}
     finally:
+        # A failed run must not leave a supervisor (and its FUSE mount) behind.
+        if sup is not None and sup.poll() is None:
+            sup.send_signal(signal.SIGTERM)
+            try:
+                sup.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                sup.kill()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 

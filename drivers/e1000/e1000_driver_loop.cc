@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/event_fd.h"
+
 namespace uldd::drivers {
 namespace {
 
@@ -17,28 +19,9 @@ uint32_t load_index(const uint32_t& field) {
   return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(field)).load(std::memory_order_acquire);
 }
 
-void kick(int fd) {
-  uint64_t one = 1;
-  // EAGAIN only when the counter is about to overflow: the peer is already
-  // signalled, so the kick is not lost.
-  [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
-}
-
-void drain(int fd) {
-  uint64_t count;
-  [[maybe_unused]] ssize_t n = ::read(fd, &count, sizeof count);
-}
 
 }  // namespace
 
-void record_e1000_failure(abi::ControlBlock* cb, const std::string& what) {
-  if (cb == nullptr) return;
-  char* dst = cb->status.last_error;
-  size_t n = std::min(what.size(), sizeof cb->status.last_error - 1);
-  std::memcpy(dst, what.data(), n);
-  dst[n] = '\0';
-  abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kFailed));
-}
 
 E1000DriverLoop::E1000DriverLoop(E1000Driver& driver, const abi::NetRingRegionView& rings,
                                  int driver_wake_fd, int shim_wake_fd, abi::ControlBlock* cb,
@@ -72,7 +55,7 @@ void E1000DriverLoop::set_state(abi::DriverState s) {
 
 Status E1000DriverLoop::fail(const Error& e) {
   spdlog::error("e1000 driver loop failed: {}", e.describe());
-  record_e1000_failure(cb_, e.describe());
+  abi::record_driver_failure(cb_, e.describe());
   return e;
 }
 
@@ -178,7 +161,7 @@ Status E1000DriverLoop::sleep() {
     return errno_error("ppoll(driver wake, irq)");
   }
   if (r == 0) return driver_.check_device();  // idle: a cheap look at STATUS
-  if ((fds[0].revents & POLLIN) != 0) drain(driver_wake_fd_);
+  if ((fds[0].revents & POLLIN) != 0) drain_eventfd(driver_wake_fd_);
   if ((fds[1].revents & POLLIN) != 0) ULDD_TRY(driver_.on_interrupt());
   if (((fds[0].revents | fds[1].revents) & (POLLERR | POLLNVAL)) != 0)
     return plain_error("ppoll: driver-wake or irq fd reports an error");
@@ -210,7 +193,7 @@ Status E1000DriverLoop::run() {
       std::atomic_ref<uint64_t>(cb_->status.requests_done)
           .store(done_posted_, std::memory_order_relaxed);
     if (kick_shim_) {
-      kick(shim_wake_fd_);
+      signal_eventfd(shim_wake_fd_);
       kick_shim_ = false;
     }
     if (stopping_) {

@@ -150,7 +150,7 @@ std::string attach_regions(Attached* a) {
 
 int refuse(abi::ControlBlock* cb, const std::string& what, int code) {
   spdlog::critical("{}", what);
-  drivers::record_e1000_failure(cb, what);
+  abi::record_driver_failure(cb, what);
   return code;
 }
 

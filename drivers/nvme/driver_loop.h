@@ -36,10 +36,6 @@
 
 namespace uldd::drivers {
 
-// Writes `what` (truncated) to DriverStatus::last_error, then state kFailed
-// with release, so a reader that sees kFailed also sees the reason.
-void record_driver_failure(abi::ControlBlock* cb, const std::string& what);
-
 class DriverLoop {
  public:
   struct Options {

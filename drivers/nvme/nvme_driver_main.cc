@@ -215,7 +215,7 @@ int run(const std::string& backend, const std::string& device, bool standby) {
   // active driver owns DriverStatus until then.
   auto refuse = [&](const std::string& what, int code) {
     spdlog::critical("refusing to start: {}", what);
-    if (!standby) drivers::record_driver_failure(cb, what);
+    if (!standby) abi::record_driver_failure(cb, what);
     return code;
   };
   if (!standby) {
@@ -253,14 +253,14 @@ int run(const std::string& backend, const std::string& device, bool standby) {
     Status adopted = driver.value()->adopt(launch.adopt_count);
     if (!adopted) {
       spdlog::error("{}", adopted.error().describe());
-      drivers::record_driver_failure(cb, adopted.error().describe());
+      abi::record_driver_failure(cb, adopted.error().describe());
       return kExitWarmRefused;
     }
   } else {
     Status up = driver.value()->bring_up();
     if (!up) {
       spdlog::critical("controller bring-up failed: {}", up.error().describe());
-      drivers::record_driver_failure(cb, up.error().describe());
+      abi::record_driver_failure(cb, up.error().describe());
       return kExitBringUp;
     }
   }
