@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "devices/e1000/e1000_model.h"
 #include "devices/e1000/ethernet_fcs.h"
 
@@ -54,6 +56,9 @@ bool E1000Model::accept_address(std::span<const std::byte> frame) const {
 void E1000Model::receive_frame(std::span<std::byte> frame, TimePoint now) {
   if ((rctl_ & rctl::kEnable) == 0 || !link_up()) {
     ++stats_.rx_disabled;
+    if (stats_.rx_disabled <= 4)
+      spdlog::info("uldd-hw e1000: RX frame of {} bytes dropped: {}", frame.size(),
+                   (rctl_ & rctl::kEnable) == 0 ? "receiver not enabled (RCTL.EN)" : "link down");
     return;
   }
   if (frame.size() < 14) return;  // runt: the MAC would discard it
@@ -81,6 +86,14 @@ void E1000Model::receive_frame(std::span<std::byte> frame, TimePoint now) {
   const uint32_t free_descriptors = (rdt_ + ring.count - rdh_) % ring.count;
   if (free_descriptors < needed) {
     ++stats_.rx_missed;
+    // The first misses, and then every 1024th, with the ring as the device
+    // saw it: a miss with a driver that thinks it posted buffers is a bug.
+    if (stats_.rx_missed <= 4 || stats_.rx_missed % 1024 == 0)
+      spdlog::warn(
+          "uldd-hw e1000: RX frame of {} bytes dropped (miss {}): RDH {} RDT {} of {} "
+          "descriptors, {} free, {} needed, {} register writes applied",
+          payload, stats_.rx_missed, rdh_, rdt_, ring.count, free_descriptors, needed,
+          stats_.writes_applied);
     add_stat(stats::kMpc, 1);
     add_stat(stats::kRnbc, 1);
     interrupts_.raise(icr::kRxOverrun, now);

@@ -61,7 +61,7 @@ PY
   log "round $round: refused: $(grep "warm resume refused" "$E2E_TMP/supervisor.log" | tail -1 | sed 's/.*refused (//; s/); falling back.*//')"
 done
 check_fio r005
-grep "warm resume refused" "$E2E_TMP/supervisor.log" | grep -vqE "damaged|validates" &&
+grep "warm resume refused" "$E2E_TMP/supervisor.log" | grep -vE "damaged|validates" >/dev/null &&
   fail "a warm resume was refused for another reason than the damaged checkpoint"
 [ "$(log_count "driver restarted warm")" -eq 0 ] || fail "a damaged checkpoint was resumed warm"
 grep -q "device FAILED" "$E2E_TMP/supervisor.log" && fail "device failed"
