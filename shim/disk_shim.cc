@@ -62,11 +62,19 @@ void DiskShim::enqueue(std::unique_ptr<Request> r) {
   // The contract says callers pass aligned, in-range requests; one that does
   // not is refused here rather than reaching a driver.
   const uint64_t sector = abi::kSectorSize;
-  if (r->op != BlockOp::kFlush &&
-      (r->offset % sector != 0 || r->len % sector != 0 || r->len == 0 || r->offset > options_.size_bytes ||
-       r->len > options_.size_bytes - r->offset)) {
-    r->done(BlockStatus::kInvalid);
-    return;
+  if (r->op != BlockOp::kFlush) {
+    if (r->offset % sector != 0 || r->len % sector != 0) {
+      refuse(std::move(r), BlockStatus::kInvalid, "refused: offset or length not a multiple of the sector");
+      return;
+    }
+    if (r->len == 0) {
+      refuse(std::move(r), BlockStatus::kInvalid, "refused: empty request");
+      return;
+    }
+    if (r->offset > options_.size_bytes || r->len > options_.size_bytes - r->offset) {
+      refuse(std::move(r), BlockStatus::kInvalid, "refused: beyond the end of the device");
+      return;
+    }
   }
   bool wake = false;
   {
@@ -74,7 +82,7 @@ void DiskShim::enqueue(std::unique_ptr<Request> r) {
     space_cv_.wait(lock, [this] { return accepted_ < options_.queue_limit || stopping_; });
     if (stopping_) {
       lock.unlock();
-      r->done(BlockStatus::kDeviceFailed);
+      refuse(std::move(r), BlockStatus::kDeviceFailed, "refused: the shim is stopping");
       return;
     }
     ++accepted_;
@@ -166,6 +174,7 @@ bool DiskShim::harvest() {
         r->status = c.status <= static_cast<uint16_t>(BlockStatus::kDeviceFailed)
                         ? static_cast<BlockStatus>(c.status)
                         : BlockStatus::kIoError;
+        r->error_reason = "the driver completed a part with an error";
       }
     } else if (r->op == BlockOp::kRead) {
       std::memcpy(r->data + e->part_offset, buffer(InFlightTable::slot_of(c.tag)), e->sent.len);
@@ -204,7 +213,8 @@ void DiskShim::complete(Request* r) {
       stats_.flushes.fetch_add(1, std::memory_order_relaxed);
       break;
   }
-  if (r->status != BlockStatus::kOk) stats_.errors.fetch_add(1, std::memory_order_relaxed);
+  if (r->status != BlockStatus::kOk)
+    note_error(*r, r->status, r->error_reason != nullptr ? r->error_reason : "no reason recorded");
   stats_.requests_open.fetch_sub(1, std::memory_order_relaxed);
   r->done(r->status);
   delete r;
@@ -213,6 +223,25 @@ void DiskShim::complete(Request* r) {
     --accepted_;
   }
   space_cv_.notify_one();
+}
+
+void DiskShim::refuse(std::unique_ptr<Request> r, BlockStatus status, const char* reason) {
+  note_error(*r, status, reason);
+  r->done(status);
+}
+
+void DiskShim::note_error(const Request& r, BlockStatus status, const char* reason) {
+  // Every error a frontend passes on (FUSE and NBD turn it into EIO) must be
+  // visible here: counted, and logged with its reason. The first ones are
+  // each logged; in an error storm (a failed device) one in 1000.
+  constexpr uint64_t kLoggedEach = 20;
+  const uint64_t n = stats_.errors.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (n > kLoggedEach && n % 1000 != 0) return;
+  static constexpr const char* kOps[] = {"op?", "read", "write", "flush"};
+  const auto op = static_cast<size_t>(r.op);
+  spdlog::warn("{}: {} offset={} len={} completed with status {}: {} ({} error(s) so far{})",
+               options_.device_name, op < std::size(kOps) ? kOps[op] : "op?", r.offset, r.len,
+               static_cast<unsigned>(status), reason, n, n > kLoggedEach ? ", 1 in 1000 logged" : "");
 }
 
 void DiskShim::run() {
@@ -295,6 +324,7 @@ uint32_t DiskShim::prepare_restart(ResendMode mode) {
     for (uint32_t tag : tags) {
       Request* r = table_.entry_for_tag(tag).request;
       r->status = BlockStatus::kIoError;
+      r->error_reason = "in flight when the driver died (policy: in-flight requests fail)";
       table_.release(tag);
       stats_.failed_on_restart.fetch_add(1, std::memory_order_relaxed);
       if (--r->parts_outstanding == 0 && r->fully_issued) complete(r);
@@ -351,6 +381,7 @@ void DiskShim::fail_all_open() {
   pending_.clear();
   for (Request* r : open) {
     r->status = BlockStatus::kDeviceFailed;
+    r->error_reason = "still open when the shim stopped";
     r->parts_outstanding = 0;
     r->fully_issued = true;
     complete(r);

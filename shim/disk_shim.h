@@ -65,7 +65,10 @@ struct DiskShimStats {
   std::atomic<uint64_t> reads{0}, writes{0}, flushes{0};
   std::atomic<uint64_t> read_bytes{0}, write_bytes{0};
   std::atomic<uint64_t> descriptors{0};          // descriptors handed to the driver
-  std::atomic<uint64_t> errors{0};               // requests completed with an error
+  // Requests completed with an error, whatever the path (refused by
+  // enqueue, failed by the device, failed on restart or stop); each is also
+  // logged with its reason (DiskShim::note_error).
+  std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> protocol_violations{0};  // completions that matched nothing we sent
   std::atomic<uint32_t> requests_open{0};        // accepted, not yet completed
   std::atomic<uint32_t> descriptors_in_flight{0};
@@ -87,6 +90,7 @@ struct Request {
   bool fully_issued = false;
   uint32_t parts_outstanding = 0;
   abi::BlockStatus status = abi::BlockStatus::kOk;
+  const char* error_reason = nullptr;  // why `status` is not kOk (static string), for the log
 };
 
 class DiskShim final : public BlockClient {
@@ -124,6 +128,10 @@ class DiskShim final : public BlockClient {
   bool issue();
   bool harvest();
   void complete(Request* request);
+  // Completes a request that never reached the in-flight table with `status`.
+  void refuse(std::unique_ptr<Request> request, abi::BlockStatus status, const char* reason);
+  // Counts and logs one request completed with an error (see stats().errors).
+  void note_error(const Request& request, abi::BlockStatus status, const char* reason);
   void fail_all_open();
   void report_driver_fault(const std::string& reason);
   uint32_t prepare_restart(ResendMode mode);

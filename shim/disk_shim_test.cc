@@ -172,6 +172,9 @@ TEST_F(DiskShimTest, RefusesUnalignedAndOutOfRangeRequests) {
   EXPECT_EQ(read_sync(*shim_, 100, buf), BlockStatus::kInvalid);
   EXPECT_EQ(read_sync(*shim_, 0, std::span(buf).first(100)), BlockStatus::kInvalid);
   EXPECT_EQ(read_sync(*shim_, kDiskBytes - 512, buf), BlockStatus::kInvalid);
+  // A refusal is an error a frontend passes on as EIO: it must be counted
+  // like a device error, or a kernel I/O error shows with "errors 0".
+  EXPECT_EQ(shim_->stats().errors.load(), 3u);
   std::lock_guard l(port_->mu_);
   EXPECT_TRUE(port_->seen_.empty());
 }
@@ -274,6 +277,8 @@ TEST_F(DiskShimTest, StopFailsOpenRequestsExactlyOnce) {
   EXPECT_EQ(calls, 1);
   // After stop, new requests are refused at once rather than hanging.
   EXPECT_EQ(read_sync(*shim_, 0, buf), BlockStatus::kDeviceFailed);
+  // Both failures are counted: the open one and the refused one.
+  EXPECT_EQ(shim_->stats().errors.load(), 2u);
 }
 
 class DiskShimBackPressureTest : public DiskShimTest {

@@ -122,6 +122,7 @@ BlockStatus AlignedIo::write(uint64_t offset, std::span<const std::byte> data) {
   if (data.empty()) return BlockStatus::kOk;
   if (is_aligned(offset, data.size())) return write_sync(client_, offset, data);
 
+  partial_writes_.fetch_add(1, std::memory_order_relaxed);
   const Split s = split(offset, data.size(), sector_);
   const uint64_t end = offset + data.size();
 

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -51,6 +52,10 @@ class AlignedIo {
     return (offset % sector_) == 0 && (length % sector_) == 0;
   }
 
+  // Writes that needed a read-modify-write (a partial head or tail sector);
+  // ext4 on a loop device never makes one, so a non-zero count there is news.
+  uint64_t partial_writes() const { return partial_writes_.load(std::memory_order_relaxed); }
+
  private:
   // Partial sectors are rare (FUSE metadata-sized writes), so a small table
   // keeps false sharing negligible. Head and tail of one request may land
@@ -63,6 +68,7 @@ class AlignedIo {
   BlockClient& client_;
   const uint32_t sector_;
   std::array<std::mutex, kStripes> stripes_;
+  std::atomic<uint64_t> partial_writes_{0};
 };
 
 }  // namespace uldd::shim

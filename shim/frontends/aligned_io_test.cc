@@ -62,10 +62,15 @@ TEST(AlignedIoTest, AlignedRequestsPassStraightThrough) {
   ASSERT_EQ(io.write(8192, data), BlockStatus::kOk);
   EXPECT_EQ(fake.writes, 1u);
   EXPECT_EQ(fake.reads, 0u);  // no read-modify-write
+  EXPECT_EQ(io.partial_writes(), 0u);
+  ASSERT_EQ(io.write(8192 + 100, std::span(data).first(10)), BlockStatus::kOk);
+  EXPECT_EQ(io.partial_writes(), 1u);
+  ASSERT_EQ(io.write(8192, data), BlockStatus::kOk);  // restores the block read back below
   std::vector<std::byte> back(4096);
+  const uint64_t reads_before = fake.reads;
   ASSERT_EQ(io.read(8192, back), BlockStatus::kOk);
   EXPECT_EQ(back, data);
-  EXPECT_EQ(fake.reads, 1u);
+  EXPECT_EQ(fake.reads - reads_before, 1u);
 }
 
 TEST(AlignedIoTest, OutOfRangeIsInvalidAndTouchesNothing) {

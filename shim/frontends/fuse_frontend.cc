@@ -47,11 +47,32 @@ int to_errno(abi::BlockStatus status) {
   return status == abi::BlockStatus::kOk ? 0 : EIO;
 }
 
+// Errors logged one by one before only one in 1000 is (a failed device
+// answers every request with EIO).
+constexpr uint64_t kErrorsLoggedEach = 20;
+
 }  // namespace
 
 struct FuseFrontend::Ops {
   static FuseFrontend& self(fuse_req_t req) {
     return *static_cast<FuseFrontend*>(fuse_req_userdata(req));
+  }
+
+  // Every I/O request answered with an error goes through here: counted and
+  // logged with why, so that no error reaches the kernel unexplained.
+  static void reply_error(fuse_req_t req, int err, const char* op, int64_t off, size_t size,
+                          const std::string& why) {
+    FuseFrontend& fe = self(req);
+    const uint64_t n = fe.error_replies_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n <= kErrorsLoggedEach || n % 1000 == 0) {
+      spdlog::warn("fuse: {}: {} offset={} size={} answered {}: {} ({} error repl{} so far)", fe.name_, op,
+                   off, size, std::strerror(err), why, n, n == 1 ? "y" : "ies");
+    }
+    fuse_reply_err(req, err);
+  }
+
+  static std::string device_said(abi::BlockStatus status) {
+    return "the device completed it with status " + std::to_string(static_cast<unsigned>(status));
   }
 
   static void fill_stat(FuseFrontend& fe, struct stat& st) {
@@ -137,7 +158,7 @@ struct FuseFrontend::Ops {
     FuseFrontend& fe = self(req);
     const uint64_t disk = fe.io_.size_bytes();
     if (off < 0) {
-      fuse_reply_err(req, EINVAL);
+      reply_error(req, EINVAL, "read", off, size, "negative offset");
       return;
     }
     if (static_cast<uint64_t>(off) >= disk) {
@@ -149,9 +170,9 @@ struct FuseFrontend::Ops {
     // a time and fuse_reply_buf() copies it out before returning.
     thread_local std::vector<std::byte> buffer;
     if (buffer.size() < n) buffer.resize(n);
-    const int err = to_errno(fe.io_.read(static_cast<uint64_t>(off), std::span(buffer).first(n)));
-    if (err != 0) {
-      fuse_reply_err(req, err);
+    const abi::BlockStatus status = fe.io_.read(static_cast<uint64_t>(off), std::span(buffer).first(n));
+    if (status != abi::BlockStatus::kOk) {
+      reply_error(req, to_errno(status), "read", off, n, device_said(status));
       return;
     }
     fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.data()), n);
@@ -162,19 +183,23 @@ struct FuseFrontend::Ops {
     FuseFrontend& fe = self(req);
     const uint64_t disk = fe.io_.size_bytes();
     if (off < 0) {
-      fuse_reply_err(req, EINVAL);
+      reply_error(req, EINVAL, "write", off, size, "negative offset");
       return;
     }
     if (static_cast<uint64_t>(off) >= disk) {
-      fuse_reply_err(req, size == 0 ? 0 : ENOSPC);  // like writing past a block device's end
+      // Like writing past a block device's end.
+      if (size == 0) {
+        fuse_reply_write(req, 0);
+      } else {
+        reply_error(req, ENOSPC, "write", off, size, "at or past the end of the device");
+      }
       return;
     }
     // A write crossing the end is short; the application's retry gets ENOSPC.
     const size_t n = std::min<uint64_t>(size, disk - static_cast<uint64_t>(off));
-    const int err =
-        to_errno(fe.io_.write(static_cast<uint64_t>(off), std::as_bytes(std::span(buf, n))));
-    if (err != 0) {
-      fuse_reply_err(req, err);
+    const abi::BlockStatus status = fe.io_.write(static_cast<uint64_t>(off), std::as_bytes(std::span(buf, n)));
+    if (status != abi::BlockStatus::kOk) {
+      reply_error(req, to_errno(status), "write", off, n, device_said(status));
       return;
     }
     fuse_reply_write(req, n);
@@ -187,7 +212,12 @@ struct FuseFrontend::Ops {
   }
 
   static void fsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse_file_info* /*fi*/) {
-    fuse_reply_err(req, to_errno(self(req).io_.flush()));
+    const abi::BlockStatus status = self(req).io_.flush();
+    if (status != abi::BlockStatus::kOk) {
+      reply_error(req, to_errno(status), "fsync", 0, 0, device_said(status));
+      return;
+    }
+    fuse_reply_err(req, 0);
   }
 
   static void release(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) {
@@ -326,7 +356,8 @@ void FuseFrontend::stop() {
   fuse_session_destroy(session_);
   session_ = nullptr;
   poke.join();
-  spdlog::info("fuse: {} unmounted from {}", name_, mountpoint_.string());
+  spdlog::info("fuse: {} unmounted from {} ({} error repl{}, {} read-modify-write(s) of partial sectors)", name_,
+               mountpoint_.string(), error_replies(), error_replies() == 1 ? "y" : "ies", io_.partial_writes());
 }
 
 }  // namespace uldd::shim

@@ -51,6 +51,10 @@ class FuseFrontend {
   void stop();
 
   const std::filesystem::path& mountpoint() const { return mountpoint_; }
+  // Read, write and fsync requests answered with an error (EIO from the
+  // device, ENOSPC past the end, EINVAL): each is also logged with its reason,
+  // so a kernel I/O error on a loop device over this file can be traced here.
+  uint64_t error_replies() const { return error_replies_.load(std::memory_order_relaxed); }
 
   struct Ops;  // the libfuse callbacks (fuse_frontend.cc)
 
@@ -73,6 +77,7 @@ class FuseFrontend {
   std::thread loop_thread_;
   std::mutex stop_mutex_;
   std::atomic<bool> loop_done_{false};
+  std::atomic<uint64_t> error_replies_{0};
   bool stopped_ = false;
 };
 

@@ -101,8 +101,10 @@ TEST_F(FuseFrontendE2eTest, FileMountpointBehavesLikeADisk) {
   std::vector<char> buf(4096);
   EXPECT_EQ(::pread(fd.get(), buf.data(), buf.size(), kDisk - 100), 100);
   EXPECT_EQ(::pread(fd.get(), buf.data(), buf.size(), kDisk), 0);
+  EXPECT_EQ(fe_->error_replies(), 0u);
   EXPECT_EQ(::pwrite(fd.get(), buf.data(), 10, kDisk), -1);
   EXPECT_EQ(errno, ENOSPC);
+  EXPECT_EQ(fe_->error_replies(), 1u);  // every error reply is counted (and logged)
   EXPECT_EQ(::ftruncate(fd.get(), 4096), -1);
   EXPECT_EQ(errno, EINVAL);
   EXPECT_EQ(::ftruncate(fd.get(), kDisk), 0);
@@ -115,6 +117,7 @@ TEST_F(FuseFrontendE2eTest, FileMountpointBehavesLikeADisk) {
   EXPECT_EQ(::pread(fd.get(), buf.data(), 512, 0), -1);
   EXPECT_EQ(errno, EIO);
   EXPECT_EQ(::fsync(fd.get()), -1);
+  EXPECT_EQ(fe_->error_replies(), 4u);
   fake_.inject(abi::BlockStatus::kOk);
 }
 

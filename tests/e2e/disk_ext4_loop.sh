@@ -4,7 +4,8 @@
 # loop device is detached and attached anew before fsck and before the
 # remount, so what is checked is read back from the device, not from a cache.
 source "$(dirname "$0")/lib.sh"
-require_root_and_tools losetup mkfs.ext4 fsck.ext4 sha256sum
+e2e_private_mounts "$@"
+require_root_and_tools losetup mkfs.ext4 fsck.ext4 sha256sum unshare
 trap e2e_cleanup EXIT
 e2e_setup ext4 isolated 256MiB
 e2e_start_supervisor

@@ -104,6 +104,21 @@ e2e_stop_supervisor() {
   fi
 }
 
+# e2e_private_mounts "$@": re-runs the calling script in a private mount
+# namespace (first line after sourcing). Why: a process that enters a new
+# mount namespace (ip netns exec, unshare -m, containers; any test running
+# beside ours) copies every mount of ours into it, and a copy of our ext4
+# mount keeps the file system alive after our umount: its final writes (the
+# journal checkpoint, group descriptors, superblock) then never reach the
+# device before fsck reads it, and fsck reports bitmap damage. Mounts made in
+# a private namespace are not copied, and vanish with it if the script dies.
+e2e_private_mounts() {
+  [ -n "${ULDD_E2E_PRIVATE_MOUNTS:-}" ] && return 0
+  [ "$(id -u)" = 0 ] || return 0  # the script skips itself later
+  command -v unshare >/dev/null || fail "missing tool unshare (util-linux)"
+  ULDD_E2E_PRIVATE_MOUNTS=1 exec unshare --mount --propagation private bash "$0" "$@"
+}
+
 # e2e_attach_loop FILE: attaches FILE to a free loop device, sets E2E_LOOP to
 # it and remembers it for cleanup (no command substitution: the list must
 # live in this shell).
@@ -113,6 +128,12 @@ e2e_attach_loop() {
 }
 e2e_detach_loop() {
   losetup -d "$1"
+  # losetup -d only marks a device still in use for auto-clear: wait until it
+  # is really detached, i.e. every user (an ext4 whose umount did not end it)
+  # is gone, or the next attach would read the disk without its last writes.
+  local sys="/sys/block/${1#/dev/}/loop/backing_file" i
+  for i in $(seq 200); do [ -e "$sys" ] || break; sleep 0.1; done
+  [ ! -e "$sys" ] || fail "$1 still in use 20 s after umount + losetup -d (file system pinned elsewhere)"
   local keep=() l
   for l in "${E2E_LOOPS[@]}"; do [ "$l" = "$1" ] || keep+=("$l"); done
   E2E_LOOPS=("${keep[@]}")
@@ -132,6 +153,12 @@ e2e_cleanup() {
     if [ $status -ne 0 ] && [ -f "$E2E_TMP/supervisor.log" ]; then
       echo "--- supervisor log (last 40 lines) ---" >&2
       tail -40 "$E2E_TMP/supervisor.log" >&2
+    fi
+    # Repeated runs hunting a rare failure (tests/recovery/repeat_scenario.sh)
+    # keep the logs of a failed run (of every run with ULDD_E2E_KEEP_ALL=1);
+    # the disk image is not kept (hundreds of MiB).
+    if [ -n "${ULDD_E2E_KEEP:-}" ] && { [ $status -ne 0 ] || [ "${ULDD_E2E_KEEP_ALL:-0}" = 1 ]; }; then
+      mkdir -p "$ULDD_E2E_KEEP" && find "$E2E_TMP" -maxdepth 1 -type f ! -name '*.img' -exec cp {} "$ULDD_E2E_KEEP/" \;
     fi
     rm -rf "$E2E_TMP"
   fi
@@ -195,6 +222,20 @@ nic_stat() { sed -n "s/^$1=//p" "$NIC_STATS"; }
 nic_cleanup() {
   local status=$?
   set +e
+  if [ "$status" != 0 ] && [ "$status" != 77 ]; then
+    # Where a frame went missing: every drop counter of both netdevs, the
+    # kernel's per-CPU backlog drops, and the device's counters as last seen.
+    echo "--- failure diagnostics: ip -s link ($NS_A / $NS_B), softnet_stat, stats file" >&2
+    ip netns exec "$NS_A" ip -s link show "$NIC_TAP" >&2 2>/dev/null
+    ip netns exec "$NS_B" ip -s link show "$NIC_WIRE" >&2 2>/dev/null
+    cat /proc/net/softnet_stat >&2
+    local ns
+    for ns in "$NS_A" "$NS_B"; do
+      echo "--- $ns: non-zero IP/ICMP/UDP/TCP counters" >&2
+      ip netns exec "$ns" nstat -az 2>/dev/null | awk '$2 != 0 && $1 ~ /^(Ip|Icmp|Udp|Tcp)/' >&2
+    done
+    [ -n "$NIC_STATS" ] && cat "$NIC_STATS" >&2 2>/dev/null
+  fi
   # The supervisor first (it closes the TAPs and stops the model), then the
   # namespaces with anything a test left running in them.
   if [ -n "$SUPERVISOR_PID" ]; then

@@ -6,7 +6,8 @@
 # checksum of its source. The loop device is attached anew before fsck and
 # before the remount, so what is checked is read back from the device.
 source "$(dirname "$0")/lib_recovery.sh"
-require_root_and_tools losetup mkfs.ext4 fsck.ext4 sha256sum
+e2e_private_mounts "$@"
+require_root_and_tools losetup mkfs.ext4 fsck.ext4 sha256sum unshare
 trap recovery_cleanup EXIT
 e2e_setup r002 isolated 384MiB
 e2e_recovery_policy warm false

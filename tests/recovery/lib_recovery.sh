@@ -49,6 +49,10 @@ kill_driver_repeatedly() {
 # The EXIT trap of every recovery scenario: stop the killer, then the usual.
 recovery_cleanup() {
   local status=$?
+  # Without this, `(exit $status)` below ends the script under set -e when a
+  # scenario failed, and e2e_cleanup never runs: the supervisor, its FUSE
+  # mount and the loop devices were left behind after every failure.
+  set +e
   [ -z "${KILLER_PID:-}" ] || kill "$KILLER_PID" 2>/dev/null || true
   [ -z "${FIO_PID:-}" ] || kill "$FIO_PID" 2>/dev/null || true
   (exit $status)
