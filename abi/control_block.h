@@ -70,7 +70,10 @@ struct alignas(kCacheLine) DriverLaunch {
   uint32_t resume_mode;      // supervisor: ResumeMode
   uint32_t adopt_count;      // supervisor: warm only: the request ring starts with exactly this many
                              //   descriptors flagged kBlockFlagAdopt, one per request the shim still
-                             //   has outstanding (abi/block_descriptor.h)
+                             //   has outstanding (abi/block_descriptor.h); for a NIC,
+                             //   tx_request and rx_free together start with this many flagged
+                             //   kNetFlagAdopt, one per buffer the dead driver held
+                             //   (abi/net_descriptor.h)
   uint64_t incarnation;      // supervisor: 0 for the first driver of the device, +1 per restart
   uint8_t reserved[48];
 };

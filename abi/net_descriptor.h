@@ -12,6 +12,11 @@
 //   rx_free    (shim -> driver)  shim: iova, len = buffer capacity, buffer_id; status 0
 //   rx_done    (driver -> shim)  driver: echoes iova, buffer_id; len = received frame
 //                                bytes (without CRC); sets status
+// Warm resume (docs/recovery.md, "NIC (e1000)"): after a driver crash the shim
+// resends every buffer the dead driver held with kNetFlagAdopt set in status,
+// first in tx_request / rx_free, exactly DriverLaunch::adopt_count of them in
+// the two rings together. A warm successor adopts each one the checkpoint
+// shows in the device's ring; it never sets the flag on what it returns.
 // The driver echoes buffer_id unchanged: it is how the shim finds the buffer
 // again, and the shim checks it (a buffer_id it did not hand out, or one
 // returned twice, is a driver fault). Everything the driver writes is
@@ -37,11 +42,17 @@ enum class NetStatus : uint16_t {
 inline constexpr uint32_t kMinFrameBytes = 14;
 inline constexpr uint32_t kMaxFrameBytes = 1514;
 
+// Set by the shim in NetDescriptor::status of tx_request / rx_free
+// descriptors it resends for a warm successor to adopt; 0 otherwise. Above
+// every NetStatus value, so a done descriptor can never carry it by accident.
+inline constexpr uint16_t kNetFlagAdopt = 0x8000;
+
 struct NetDescriptor {
   uint64_t iova;       // offset of the packet buffer in the DMA region
   uint32_t len;        // bytes: frame length (tx_request, rx_done) or buffer capacity (rx_free)
   uint16_t buffer_id;  // shim's index of the packet buffer; echoed unchanged by the driver
-  uint16_t status;     // NetStatus; 0 from the shim, set by the driver on the done rings
+  uint16_t status;     // NetStatus; from the shim 0 or kNetFlagAdopt (warm resend), set by the
+                       //   driver on the done rings (never with kNetFlagAdopt)
 };
 
 static_assert(sizeof(NetDescriptor) == 16);
@@ -49,5 +60,6 @@ static_assert(offsetof(NetDescriptor, iova) == 0);
 static_assert(offsetof(NetDescriptor, len) == 8);
 static_assert(offsetof(NetDescriptor, buffer_id) == 12);
 static_assert(offsetof(NetDescriptor, status) == 14);
+static_assert(kNetFlagAdopt > static_cast<uint16_t>(NetStatus::kError));
 
 }  // namespace uldd::abi

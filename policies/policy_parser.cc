@@ -1,22 +1,19 @@
 // parse_policy: TOML text -> RestartPolicy, or the first thing wrong with it as
 // "source:line:column: reason".
 //
-// toml++ is built with exceptions (the packaged shared library is), so its
-// parse_error is caught here and nowhere else. Each section is read by its own
-// function; rules that tie two fields together are checked after all of them
-// are read, and reported at the key the operator most likely has to change.
+// toml++ is built with exceptions (the packaged shared library is); they are
+// caught in parse_toml (common/toml_table_reader.h) and nowhere else. Each
+// section is read by its own function; rules that tie two fields together are
+// checked after all of them are read, and reported at the key the operator most
+// likely has to change.
 #include "policies/policy_parser.h"
 
-#include <fcntl.h>
 #include <toml++/toml.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <utility>
 
-#include "common/unique_fd.h"
 #include "policies/policy_table_reader.h"
 #include "policies/policy_units.h"
 
@@ -243,30 +240,14 @@ Result<RestartPolicy> build_policy(const std::string& source, const toml::table&
 }  // namespace
 
 Result<RestartPolicy> parse_policy(std::string_view toml, const std::string& source) {
-  try {
-    toml::table root = toml::parse(toml, source);
-    return build_policy(source, root);
-  } catch (const toml::parse_error& e) {
-    return located_error(source, e.source(), std::string(e.description()));
-  } catch (const std::exception& e) {  // std::bad_alloc and the like
-    return plain_error(source + ": " + e.what());
-  }
+  return parse_toml(toml, source,
+                    [&](const toml::table& root) { return build_policy(source, root); });
 }
 
 Result<RestartPolicy> load_policy_file(const std::filesystem::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error(path.string() + ": cannot read");
-  std::string text;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error(path.string() + ": cannot read");
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > (1u << 20)) return plain_error(path.string() + ": larger than 1 MiB");
-  }
-  return parse_policy(text, path.string());
+  auto text = read_toml_text(path, 1);
+  if (!text) return text.error();
+  return parse_policy(*text, path.string());
 }
 
 const RestartPolicy& default_policy() {

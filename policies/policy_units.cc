@@ -5,6 +5,8 @@
 #include <array>
 #include <utility>
 
+#include "common/toml_table_reader.h"
+
 namespace uldd::policies {
 namespace {
 
@@ -62,22 +64,9 @@ std::string format_duration(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
+// The supervisor configuration's size strings: one spelling in both files.
 std::optional<uint64_t> parse_size(std::string_view text, std::string* why) {
-  uint64_t n = 0;
-  auto digits = leading_number(text, UINT64_MAX, &n);
-  if (!digits) return *why = "is too large", std::nullopt;
-  if (*digits == 0) return *why = "is not a size (expected e.g. \"256MiB\")", std::nullopt;
-  std::string_view unit = text.substr(*digits);
-  if (unit.starts_with(' ')) unit.remove_prefix(1);
-  static constexpr std::array<std::pair<std::string_view, int>, 6> kUnits = {
-      {{"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}}};
-  for (auto [name, shift] : kUnits) {
-    if (unit != name) continue;
-    if (shift > 0 && n > (UINT64_MAX >> shift)) return *why = "is too large", std::nullopt;
-    return n << shift;
-  }
-  *why = "has unknown unit '" + std::string(unit) + "' (use B, KiB, MiB, GiB or TiB)";
-  return std::nullopt;
+  return parse_size_string(text, why);
 }
 
 std::optional<uint32_t> parse_percent(std::string_view text, std::string* why) {

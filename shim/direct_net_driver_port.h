@@ -38,6 +38,8 @@ class DirectNetDriverPort final : public NetDriverPort {
   bool prepare_sleep(bool) override { return false; }
   void finish_sleep() override {}
   bool protocol_violated() const override { return false; }
+  // A colocated driver dies with the supervisor: nothing is ever restarted.
+  void reset() override {}
 
  private:
   Driver& driver_;

@@ -302,6 +302,21 @@ Result<uint32_t> DiskShim::restart(ResendMode mode) {
   return result.get();
 }
 
+void DiskShim::release_quarantine() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    commands_.push_back([this] {
+      for (uint32_t tag : quarantined_tags_) table_.release(tag);
+      quarantined_tags_.clear();
+      stats_.quarantined.store(0, std::memory_order_relaxed);
+      stats_.descriptors_in_flight.store(table_.in_use(), std::memory_order_relaxed);
+    });
+    sleeping_ = false;
+  }
+  incoming_wake_.signal();
+}
+
 uint32_t DiskShim::prepare_restart(ResendMode mode) {
   // 1. Whatever the dead driver completed and posted is a real completion.
   while (harvest()) {
@@ -325,7 +340,9 @@ uint32_t DiskShim::prepare_restart(ResendMode mode) {
       Request* r = table_.entry_for_tag(tag).request;
       r->status = BlockStatus::kIoError;
       r->error_reason = "in flight when the driver died (policy: in-flight requests fail)";
-      table_.release(tag);
+      // The request ends now; its slot (and DMA buffer) waits for the reset.
+      table_.entry_for_tag(tag).request = nullptr;
+      quarantined_tags_.push_back(tag);
       stats_.failed_on_restart.fetch_add(1, std::memory_order_relaxed);
       if (--r->parts_outstanding == 0 && r->fully_issued) complete(r);
     }
@@ -334,6 +351,7 @@ uint32_t DiskShim::prepare_restart(ResendMode mode) {
     resend_flags_ = mode == ResendMode::kAdopt ? abi::kBlockFlagAdopt : 0;
     queued = static_cast<uint32_t>(tags.size());
   }
+  stats_.quarantined.store(static_cast<uint32_t>(quarantined_tags_.size()), std::memory_order_relaxed);
   stats_.descriptors_in_flight.store(table_.in_use(), std::memory_order_relaxed);
   stats_.restarts.fetch_add(1, std::memory_order_relaxed);
   stats_.first_completion_after_restart_ns.store(0, std::memory_order_relaxed);

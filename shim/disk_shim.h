@@ -75,6 +75,7 @@ struct DiskShimStats {
   std::atomic<uint64_t> restarts{0};             // restart() calls
   std::atomic<uint64_t> resent{0};               // descriptors re-sent to a successor
   std::atomic<uint64_t> failed_on_restart{0};    // requests failed by ResendMode::kFail
+  std::atomic<uint32_t> quarantined{0};  // buffer slots of failed requests awaiting a device reset
   // steady_clock nanoseconds of the first completion after the latest
   // restart(); 0 until it happens (downtime = this - time of death).
   std::atomic<int64_t> first_completion_after_restart_ns{0};
@@ -116,6 +117,11 @@ class DiskShim final : public BlockClient {
   // (DriverLaunch::adopt_count for kAdopt), after which the shim serves again.
   void hold();
   Result<uint32_t> restart(ResendMode mode);
+  // ResendMode::kFail completes the requests at once but keeps their buffer
+  // slots out of use: the old device may still DMA a late read into them.
+  // The supervisor calls this once a cold successor runs (it reset the
+  // controller, which aborts every command): the slots are used again.
+  void release_quarantine();
   bool held() const { return held_.load(std::memory_order_acquire); }
 
   const DiskShimStats& stats() const { return stats_; }
@@ -158,6 +164,7 @@ class DiskShim final : public BlockClient {
   std::deque<Request*> pending_;  // accepted, not fully issued, in arrival order
   std::deque<uint32_t> resend_;   // tags to hand to a successor driver before pending_
   uint32_t resend_flags_ = 0;     // kBlockFlagAdopt while resending to a warm successor
+  std::vector<uint32_t> quarantined_tags_;  // failed by kFail, slots not yet reusable
   bool awaiting_first_completion_ = false;
   InFlightTable table_;
   std::vector<abi::BlockDescriptor> reap_batch_;

@@ -434,9 +434,27 @@ TEST_F(DiskShimRestartTest, FailModeCompletesOutstandingWithIoError) {
   wait_done(a);
   EXPECT_EQ(a.status.load(), static_cast<int>(BlockStatus::kIoError));
   EXPECT_EQ(shim_->stats().failed_on_restart.load(), 1u);
-  // The device serves new requests again.
+  // The device serves new requests again, but not in the failed request's
+  // buffer slot: the old device may still DMA into it until it is reset.
+  uint32_t failed_slot;
+  {
+    std::lock_guard l(port_->mu_);
+    failed_slot = InFlightTable::slot_of(port_->seen_[0].tag);
+  }
+  EXPECT_EQ(shim_->stats().quarantined.load(), 1u);
   auto data = pattern(4096, 6);
   EXPECT_EQ(write_sync(*shim_, 0, data), BlockStatus::kOk);
+  {
+    std::lock_guard l(port_->mu_);
+    ASSERT_EQ(port_->seen_.size(), 2u);
+    EXPECT_NE(InFlightTable::slot_of(port_->seen_[1].tag), failed_slot);
+  }
+  // A cold successor runs (the controller was reset): the slot is free again.
+  shim_->release_quarantine();
+  for (int i = 0; i < 2000 && shim_->stats().quarantined.load() != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(shim_->stats().quarantined.load(), 0u);
+  EXPECT_EQ(write_sync(*shim_, 4096, data), BlockStatus::kOk);
 }
 
 }  // namespace

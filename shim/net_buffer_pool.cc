@@ -49,4 +49,20 @@ bool NetBufferPool::reclaim(uint32_t id, BufferOwner expected) {
   return true;
 }
 
+void NetBufferPool::quarantine(uint16_t id) {
+  assert(owner_[id] == BufferOwner::kShim);
+  move(id, BufferOwner::kQuarantined);
+}
+
+uint32_t NetBufferPool::release_quarantined() {
+  uint32_t n = 0;
+  for (uint32_t id = 0; id < owner_.size(); ++id) {
+    if (owner_[id] != BufferOwner::kQuarantined) continue;
+    move(id, BufferOwner::kFree);
+    free_.push_back(static_cast<uint16_t>(id));
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace uldd::shim

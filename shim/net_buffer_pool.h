@@ -6,11 +6,15 @@
 //   kShim      taken by the shim's thread (a TAP read or write in progress)
 //   kTxPosted  handed to the driver on tx_request, not yet back on tx_done
 //   kRxPosted  handed to the driver on rx_free, not yet back on rx_done
+//   kQuarantined  taken back from a dead driver while its device may still
+//              hold a descriptor for it (a receive could still land in it, a
+//              send could still read it): unusable until the device is reset
 //
 // This is what makes a returned buffer checkable (a driver may only give back
 // a buffer it holds, in the direction it got it, once) and what a driver
 // restart needs: after a crash every kTxPosted buffer is a frame to reissue or
-// drop, every kRxPosted buffer is to be posted again (owners()).
+// drop, every kRxPosted buffer is to be posted again (owners()), once the
+// device has been reset (quarantine()/release_quarantined()).
 // Not thread-safe: the shim's one thread owns it; counts() is a snapshot.
 #pragma once
 
@@ -21,7 +25,13 @@
 
 namespace uldd::shim {
 
-enum class BufferOwner : uint8_t { kFree = 0, kShim = 1, kTxPosted = 2, kRxPosted = 3 };
+enum class BufferOwner : uint8_t {
+  kFree = 0,
+  kShim = 1,
+  kTxPosted = 2,
+  kRxPosted = 3,
+  kQuarantined = 4,
+};
 
 class NetBufferPool {
  public:
@@ -40,6 +50,11 @@ class NetBufferPool {
   // kShim) only if `id` is in range and is held by the driver as `expected`.
   // False means the driver returned what it does not hold: nothing changes.
   bool reclaim(uint32_t id, BufferOwner expected);
+  // Recovery: kShim -> kQuarantined (a dead driver's buffer the device may
+  // still use), and every kQuarantined buffer back onto the free list once
+  // the device was reset; returns how many.
+  void quarantine(uint16_t id);
+  uint32_t release_quarantined();
 
   BufferOwner owner(uint32_t id) const { return owner_.at(id); }
   uint32_t count_in(BufferOwner o) const { return counts_[static_cast<size_t>(o)]; }
@@ -58,7 +73,7 @@ class NetBufferPool {
   uint32_t buffer_size_;
   std::vector<BufferOwner> owner_;
   std::vector<uint16_t> free_;  // LIFO: a just-freed buffer is still warm in cache
-  uint32_t counts_[4] = {};
+  uint32_t counts_[5] = {};
 };
 
 }  // namespace uldd::shim

@@ -45,6 +45,11 @@ class NetDriverPort {
 
   // Set when the peer broke the ring protocol (impossible index): a driver fault.
   virtual bool protocol_violated() const = 0;
+
+  // Recovery: forgets the ring state of a dead driver, so all four rings
+  // start empty for its successor and the violation flag is clear. Call only
+  // while no driver can touch the rings (isolated: the process is reaped).
+  virtual void reset() = 0;
 };
 
 }  // namespace uldd::shim

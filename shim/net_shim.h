@@ -19,13 +19,35 @@
 // them, as with any full NIC. One buffer is always left for TX: RX never takes
 // more than rx_buffers.
 //
+// Recovery (architecture, "Recovery protocol"; docs/recovery.md): when the
+// driver dies the supervisor calls hold(): nothing more goes to the driver
+// (TX: the TAP is simply not read, so the kernel queues frames and then drops
+// them like any full NIC; RX: no buffers are posted). Before the successor
+// starts, restart() — run on the shim's thread — takes every tx_done/rx_done
+// the dead driver still posted (they are real), zeroes the ring indices, and
+// goes through the buffer owners: each TX frame the driver held is reissued
+// ahead of new frames, in the order it was first read from the TAP
+// (TxResendMode::kReissue), or dropped and counted (kDrop); each RX buffer
+// the device held is quarantined. Quarantined buffers (RX, dropped TX) are
+// not reused until release_quarantine() says the device was reset: until
+// then the old device could still write a received frame into one, or read
+// one for sending. Every buffer comes back at most once: it changes owner
+// exactly once per step and the successor can only return what it was given.
+// A warm successor (TxResendMode::kAdopt) keeps the device as it is, so the
+// shim resends every TX frame and RX buffer the dead driver held, flagged
+// kNetFlagAdopt, oldest first, and restart() returns how many (the launch's
+// adopt_count); if that successor refuses, a second restart() for cold
+// quarantines and reissues them as above.
+//
 // Threads: start() runs the shim's one thread; stats() may be read from any
 // thread. buffer_pool() is only to be looked at once stop() returned.
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +60,13 @@
 namespace uldd::shim {
 
 inline constexpr uint32_t kNetBufferSize = 2048;
+
+// What restart() does with the buffers the dead driver held. kReissue /
+// kDrop (policy [recovery] nic_tx_inflight) prepare a cold successor: TX
+// frames are reissued or dropped, RX buffers quarantined. kAdopt prepares a
+// warm one: every TX frame and RX buffer is resent flagged kNetFlagAdopt,
+// first in tx_request / rx_free, and nothing is quarantined.
+enum class TxResendMode { kReissue, kDrop, kAdopt };
 
 struct NetShimOptions {
   std::string device_name;
@@ -65,6 +94,15 @@ struct NetShimStats {
   std::atomic<uint64_t> backpressure{0};            // times the shim stopped reading the TAP
   std::atomic<uint64_t> violations{0};  // descriptors or ring indices the driver got wrong
   std::atomic<uint32_t> tx_posted{0}, rx_posted{0};  // buffers the driver holds now
+  std::atomic<uint32_t> quarantined{0};              // buffers waiting for a device reset (gauge)
+  std::atomic<uint64_t> restarts{0};                 // restart() calls
+  std::atomic<uint64_t> tx_reissued{0};              // TX frames handed to a successor again
+  std::atomic<uint64_t> tx_dropped_on_restart{0};    // TX frames dropped by TxResendMode::kDrop
+  std::atomic<uint64_t> rx_reclaimed_on_restart{0};  // RX buffers taken back from a dead driver
+  std::atomic<uint64_t> resent_for_adoption{0};      // TX + RX buffers resent to a warm successor
+  // steady_clock ns of the first buffer a driver returned after the latest
+  // restart(); 0 until then (downtime = this - time of death).
+  std::atomic<int64_t> first_completion_after_restart_ns{0};
 };
 
 class NetShim {
@@ -84,6 +122,19 @@ class NetShim {
   const std::string& name() const { return options_.device_name; }
   const NetBufferPool& buffer_pool() const { return pool_; }
 
+  // Recovery, called by the supervisor (any thread). hold(): stop handing
+  // buffers to the driver (it is dead or about to be killed). restart():
+  // blocks until the shim's thread has prepared the rings and buffers for a
+  // successor; returns how many TX frames it queued for reissue; the shim
+  // serves again at once (the successor finds the work in its rings); with
+  // kAdopt, how many buffers it resent flagged for adoption.
+  // release_quarantine(): the successor has reset the device; buffers the
+  // dead driver's device held may be used again.
+  void hold();
+  Result<uint32_t> restart(TxResendMode mode);
+  void release_quarantine();
+  bool held() const { return held_.load(std::memory_order_acquire); }
+
  private:
   void run();
   bool harvest_tx_done();
@@ -93,16 +144,34 @@ class NetShim {
   bool tx_possible();
   void violation(const std::string& reason);
   void publish_gauges();
+  void note_returned();
+  bool issue_resend();
+  bool issue_rx_adopt();
+  uint32_t prepare_restart(TxResendMode mode);
+  void run_commands();
+  Status post_command(std::function<void()> command);
 
   const NetShimOptions options_;
   std::unique_ptr<NetDriverPort> port_;
   NetShimStats stats_;
   NetBufferPool pool_;
   std::vector<uint32_t> tx_len_;  // frame length per buffer, as the shim posted it
+  std::vector<uint64_t> tx_seq_;  // per buffer: when its frame was read from the TAP
+  uint64_t next_tx_seq_ = 0;
+  std::vector<uint64_t> rx_seq_;  // per buffer: when it was posted for RX
+  uint64_t next_rx_seq_ = 0;
+  std::deque<uint16_t> tx_resend_;  // frames for the successor, before the TAP's
+  bool resend_adopt_ = false;       // tx_resend_ and rx_adopt_ go out flagged kNetFlagAdopt
+  std::deque<uint16_t> rx_adopt_;   // RX buffers for a warm successor, before fresh ones
+  bool awaiting_first_completion_ = false;
+  std::atomic<bool> held_{false};
+  std::mutex command_mutex_;
+  std::deque<std::function<void()>> commands_;  // guarded by command_mutex_; run on our thread
+  bool commands_closed_ = true;  // guarded by command_mutex_; open between start() and stop()
   std::vector<abi::NetDescriptor> reap_batch_;
   bool fault_reported_ = false;
   bool tap_blocked_ = false;
-  EventFd stop_wake_;
+  EventFd wake_;  // stop() and post_command() kick the shim's thread
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;
 };

@@ -71,6 +71,7 @@ class FakeNetPort final : public NetDriverPort {
   }
   void finish_sleep() override {}
   bool protocol_violated() const override { return false; }
+  void reset() override {}
 
   // Test side.
   std::vector<NetDescriptor> take_tx_requests() {

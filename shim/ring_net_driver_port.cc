@@ -8,7 +8,8 @@ using abi::NetRing;
 
 RingNetDriverPort::RingNetDriverPort(const abi::NetRingRegionView& view, const EventFd& driver_wake,
                                      const EventFd& shim_wake)
-    : tx_request_(view.producer(NetRing::kTxRequest)),
+    : view_(view),
+      tx_request_(view.producer(NetRing::kTxRequest)),
       tx_done_(view.consumer(NetRing::kTxDone)),
       rx_free_(view.producer(NetRing::kRxFree)),
       rx_done_(view.consumer(NetRing::kRxDone)),
@@ -49,6 +50,24 @@ bool RingNetDriverPort::prepare_sleep(bool waiting_for_tx_space) {
     return true;
   }
   return false;
+}
+
+void RingNetDriverPort::reset() {
+  // Every index word of all four rings, the dead driver's included: the ring
+  // region belongs to the supervisor, and the next driver's loop resumes from
+  // the shared words, so they must say "empty" before it starts.
+  for (uint32_t r = 0; r < abi::kNetRingCount; ++r) {
+    abi::RingIndices* ix = view_.indices(static_cast<NetRing>(r));
+    abi::ring_detail::store(ix->producer.tail, 0, std::memory_order_relaxed);
+    abi::ring_detail::store(ix->producer.producer_needs_wakeup, 0, std::memory_order_relaxed);
+    abi::ring_detail::store(ix->consumer.head, 0, std::memory_order_relaxed);
+    abi::ring_detail::store(ix->consumer.consumer_needs_wakeup, 0, std::memory_order_release);
+  }
+  tx_request_ = view_.producer(NetRing::kTxRequest);
+  tx_done_ = view_.consumer(NetRing::kTxDone);
+  rx_free_ = view_.producer(NetRing::kRxFree);
+  rx_done_ = view_.consumer(NetRing::kRxDone);
+  violated_ = false;
 }
 
 void RingNetDriverPort::finish_sleep() {

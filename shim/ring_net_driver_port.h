@@ -31,6 +31,7 @@ class RingNetDriverPort final : public NetDriverPort {
   bool prepare_sleep(bool waiting_for_tx_space) override;
   void finish_sleep() override;
   bool protocol_violated() const override { return violated_; }
+  void reset() override;
 
  private:
   using Producer = abi::SpscProducer<abi::NetDescriptor>;
@@ -39,6 +40,7 @@ class RingNetDriverPort final : public NetDriverPort {
   void commit(Producer& p, uint32_t count);
   uint32_t reap(Consumer& c, std::span<abi::NetDescriptor> out);
 
+  abi::NetRingRegionView view_;
   Producer tx_request_;
   Consumer tx_done_;
   Producer rx_free_;

@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/process.hpp>
 #include <algorithm>
@@ -21,9 +20,12 @@ namespace bp = boost::process::v2;
 
 namespace {
 
-// Runs in the child between fork and exec: only async-signal-safe calls.
-// Boost runs the initializers' hooks in the order they are passed; this one
-// comes after BindFds, so the fds are in place when the limits are set.
+// Runs in the child between vfork and exec. The child borrows the
+// supervisor's memory (and stack) until it execs, so: only plain system
+// calls, no allocation, no lock, nothing that writes state the parent reads
+// later except the launcher's error code. Boost runs the initializers' hooks
+// in the order they are passed; this one comes after BindFds, so the fds are
+// in place when the limits are set.
 struct ChildSetup {
   uid_t uid = 0;
   gid_t gid = 0;
@@ -32,6 +34,18 @@ struct ChildSetup {
 
   template <class Launcher>
   bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*&) {
+    // The parent blocked every signal around vfork (spawn()): a handler of
+    // the supervisor's must never run here, on the supervisor's memory. Put
+    // every caught signal back to its default, then open the mask the driver
+    // starts with (empty; the supervisor blocks signals for its signalfd).
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction old {};
+      if (::sigaction(sig, nullptr, &old) != 0) continue;  // SIGKILL/STOP, libc-internal ones
+      if (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN) continue;
+      struct sigaction dfl {};
+      dfl.sa_handler = SIG_DFL;
+      ::sigaction(sig, &dfl, nullptr);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -45,7 +59,11 @@ struct ChildSetup {
       if (int err = sandbox->apply_limits_in_child()) return bp::error_code(err, bp::system_category());
     }
     if (switch_user) {
-      if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+      // Raw system calls: glibc's setuid() & co. broadcast the change to
+      // every thread of the process (SIGSETXID), and after vfork glibc still
+      // sees the supervisor's threads as ours. The child has one thread.
+      if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setgid, gid) != 0 ||
+          ::syscall(SYS_setuid, uid) != 0)
         return bp::error_code(errno, bp::system_category());
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return bp::error_code(errno, bp::system_category());
@@ -54,6 +72,47 @@ struct ChildSetup {
       if (int err = sandbox->install_seccomp_in_child()) return bp::error_code(err, bp::system_category());
     }
     return {};
+  }
+
+};
+
+// Boost 1.81's posix::vfork_launcher, minus what must not run in a vfork
+// child: it calls the io_context's notify_fork(fork_child) there (asio's
+// service registry then allocates and takes a mutex, on our heap, while the
+// shim's and frontends' threads run), replaces a failed hook's error code by
+// whatever errno holds, and ends a failed child with exit() (atexit handlers
+// and static destructors on our memory). Here only the initializers'
+// on_exec_setup hooks and execve run between vfork and exec; the first error
+// is what the parent sees (the child writes it into `ec`, which vfork
+// shares), and a failed child _exit()s. No io_context is involved: the pidfd
+// is how the supervisor follows a child, so there is no fork to notify.
+struct VforkLauncher : bp::posix::default_launcher {
+  // Returns the child's pid, or -1 with `ec` set (a failed child is reaped).
+  template <class Args, class... Inits>
+  pid_t launch(const bp::filesystem::path& executable, const Args& args, bp::error_code& ec,
+               Inits&... inits) {
+    const char* const* argv = this->build_argv_(executable, args);
+    ec = bp::posix::detail::on_setup(*this, executable, argv, inits...);
+    if (ec) return -1;
+    pid = ::vfork();
+    if (pid == -1) {
+      ec.assign(errno, bp::system_category());
+      return -1;
+    }
+    if (pid == 0) {
+      bp::error_code child = bp::posix::detail::on_exec_setup(*this, executable, argv, inits...);
+      if (!child) {
+        ::execve(executable.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(env));
+        child.assign(errno, bp::system_category());
+      }
+      ec = child;
+      ::_exit(127);
+    }
+    if (ec) {
+      ::waitpid(pid, nullptr, 0);  // it _exit()ed already
+      return -1;
+    }
+    return pid;
   }
 };
 
@@ -77,6 +136,24 @@ struct SandboxEntry {
   }
 };
 
+// Every signal blocked in the calling thread for its lifetime: around
+// vfork, so that nothing is delivered to the child before ChildSetup has
+// reset the handlers it shares the memory of.
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
 // Binds the spec's fds at their target numbers in the child and closes every
 // other fd. Boost 1.81 gets both wrong on its own: posix::bind_fd falls off
 // the end of its on_setup (no return value) and dup2s one fd at a time, which
@@ -85,7 +162,7 @@ struct SandboxEntry {
 // the gaps between whitelisted numbers leak into the child. Here every source
 // first moves above the targets, then lands on its number, and everything not
 // on the launcher's whitelist (stdio, targets, Boost's exec-error pipe) is
-// closed with close_range. Runs between fork and exec: no allocation.
+// closed with close_range. Runs between vfork and exec: no allocation.
 struct BindFds {
   const std::vector<std::pair<int, int>>* fds;  // {target, source}
 
@@ -153,8 +230,8 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
 
   ChildProcess child;
   child.role_ = spec.role;
-  // Boost.Process reports some failures by exception even on its error_code
-  // overload; both become an Error here, at the boundary.
+  // What throws while preparing (the argument vector allocates, a path
+  // converts) becomes an Error here, at the boundary, like `ec`.
   try {
     // One path object, alive across the launch: its c_str() is what execve
     // gets, and what the sandbox's filter allows execve for.
@@ -167,17 +244,17 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
       setup.sandbox = &*sandbox;
       child.cgroup_dir_ = sandbox->cgroup_dir();
     }
-    boost::asio::io_context ctx;
     bp::error_code ec;
-    bp::posix::default_launcher launcher;
-    // Returns the pid, the process detached: the pidfd below is how we hold
-    // it from now on.
+    // vfork, not fork: the supervisor is large and multi-threaded, and
+    // copying its page tables (then faulting copy-on-write pages in both
+    // processes) was most of a driver restart. The child runs on our memory
+    // until it execs (ChildSetup says what that allows) while this thread
+    // waits; an exec failure comes back through `ec`, which the child writes.
+    VforkLauncher launcher;
+    // Returns the pid: the pidfd below is how we hold the child from now on.
     auto launch = [&](auto&&... inits) -> pid_t {
-      auto proc = launcher(ctx, ec, executable, spec.args, inits...);
-      if (ec) return -1;
-      pid_t pid = proc.id();
-      proc.detach();
-      return pid;
+      SignalsBlocked blocked;  // no handler of ours may run in the child
+      return launcher.launch(executable, spec.args, ec, inits...);
     };
     child.pid_ = sandbox ? launch(SandboxEntry{&*sandbox}, BindFds{&spec.fds}, setup)
                          : launch(BindFds{&spec.fds}, setup);

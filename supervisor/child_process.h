@@ -2,7 +2,9 @@
 // by a pidfd so that its exit is noticed at once (poll on the pidfd) and a
 // signal can never reach a recycled pid.
 //
-// Spawning goes through Boost.Process v2. The child gets exactly the fds
+// Spawning goes through Boost.Process v2's vfork launcher (the supervisor is
+// too large to fork on a recovery path; the child does only plain system
+// calls on the borrowed memory before exec). The child gets exactly the fds
 // named in `fds` (bound at their target numbers) plus stdio; every other fd is
 // closed before exec. In the child, before exec: the signal mask is cleared
 // (the supervisor blocks signals for its signalfd), the child gets its own

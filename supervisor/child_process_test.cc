@@ -1,7 +1,8 @@
 // ChildProcess: a spawned child gets exactly the fds it was given at the
 // numbers asked for (even when a source number is another fd's target),
 // nothing else; no_new_privs, its own process group, a clear signal mask; its
-// exit is seen through the pidfd.
+// exit is seen through the pidfd; a failure in the (vfork) child is an error,
+// not damage to the parent.
 #include "supervisor/child_process.h"
 
 #include <fcntl.h>
@@ -96,6 +97,46 @@ TEST(ChildProcessTest, MissingExecutableAndUnknownUserAreClearErrors) {
   auto user = ChildProcess::spawn(spec);
   ASSERT_FALSE(user.ok());
   EXPECT_EQ(user.error().message, "disk9 driver: unknown user 'no-such-user-uldd'");
+}
+
+// The child runs on the supervisor's memory until it execs (vfork): a setup
+// step or an execve that fails in the child must come back as an error with
+// its errno, leave no zombie, and leave this process working (an exit() in
+// the child would have run our atexit handlers on our memory).
+TEST(ChildProcessTest, FailureInTheChildIsAnErrorAndLeavesTheParentIntact) {
+  SpawnSpec spec;
+  spec.executable = "/bin/true";
+  spec.role = "test child";
+  spec.fds = {{5, 987}};  // not open here: F_DUPFD fails in the child
+  auto bad_fd = ChildProcess::spawn(spec);
+  ASSERT_FALSE(bad_fd.ok());
+  EXPECT_EQ(bad_fd.error().code, EBADF) << bad_fd.error().describe();
+
+  char path[] = "/tmp/uldd-child-noexec-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const char garbage[] = "\177ELF-garbage";  // executable bit, no valid format
+  ASSERT_EQ(::write(fd, garbage, sizeof garbage), static_cast<ssize_t>(sizeof garbage));
+  ::fchmod(fd, 0755);
+  ::close(fd);
+  spec.executable = path;
+  spec.fds = {};
+  auto no_exec = ChildProcess::spawn(spec);
+  ::unlink(path);
+  ASSERT_FALSE(no_exec.ok());
+  EXPECT_EQ(no_exec.error().code, ENOEXEC) << no_exec.error().describe();
+
+  errno = 0;
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);  // both failed children were reaped
+  EXPECT_EQ(errno, ECHILD);
+  spec.executable = "/bin/true";
+  auto ok = ChildProcess::spawn(spec);
+  ASSERT_TRUE(ok.ok()) << ok.error().describe();
+  pollfd p{ok->pidfd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  auto status = ok->try_reap();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
 }
 
 }  // namespace

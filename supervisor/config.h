@@ -67,7 +67,15 @@ struct NicDeviceConfig {
   uint32_t ring_capacity = 256;           // each of the four shim<->driver rings, power of two
   uint32_t buffers = 1024;                // 2 KiB packet buffers in the DMA region, 16..65536
   uint32_t itr_us = 50;                   // interrupt hold-off (e1000 ITR), 0..16000; 0 = off
-  uint32_t heartbeat_interval_ms = 100;   // 1..60000
+  uint32_t heartbeat_interval_ms = 100;   // 1..60000; the driver beats at least as often as
+                                          //   its policy's heartbeat.interval asks
+  // Restart policy, as for [[disk]]: a file <policy>.toml in policy_dir, or the
+  // built-in "default"; its [recovery] nic_tx_inflight says whether TX frames
+  // the dead driver held are reissued or dropped. Colocated NICs have no
+  // driver process and ignore it.
+  std::string policy = "default";
+  // Driver executable; empty = uldd-e1000-driver next to the supervisor.
+  std::filesystem::path driver;
 };
 
 struct SupervisorConfig {

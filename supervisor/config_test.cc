@@ -148,7 +148,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "t.toml:7:8: 'size' must be an integer or a size string, not a float"},
         BadCase{"mode = true", "t.toml:7:8: 'mode' must be a string, not a boolean"},
         BadCase{"fuse_path = [\"a\"]", "t.toml:7:13: 'fuse_path' must be a string, not an array"},
-        BadCase{"queue_depth = -4", "t.toml:7:15: 'queue_depth' must not be negative"},
+        BadCase{"queue_depth = -4", "t.toml:7:15: 'queue_depth' = -4 is out of range 2..4096"},
         BadCase{"queue_depth = 100", "t.toml:7:15: 'queue_depth' = 100 is not a power of two"},
         BadCase{"queue_depth = 8192", "t.toml:7:15: 'queue_depth' = 8192 is out of range 2..4096"},
         BadCase{"queue_depth = 1", "t.toml:7:15: 'queue_depth' = 1 is out of range 2..4096"},
@@ -338,6 +338,12 @@ TEST(ConfigTest, NicOnlyConfigGetsDefaults) {
   EXPECT_EQ(c->nics[0].tap_netns, "ns-a");
   EXPECT_EQ(c->nics[0].wire_tap, "n0w");
   EXPECT_EQ(c->nics[0].buffers, 1024u);
+  EXPECT_EQ(c->nics[0].policy, "default");
+  EXPECT_TRUE(c->nics[0].driver.empty());
+  auto p = parse_config(with_nic_line("policy = \"nic-drop\"\ndriver = \"/opt/e1000d\""), "t.toml");
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+  EXPECT_EQ(p->nics[0].policy, "nic-drop");
+  EXPECT_EQ(p->nics[0].driver, "/opt/e1000d");
 }
 
 class NicRuleTest : public testing::TestWithParam<BadCase> {};
@@ -382,10 +388,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ring_capacity = 131072",
                 "t.toml:4:17: 'ring_capacity' = 131072 is out of range 2..65536"},
         BadCase{"buffers = 65537", "t.toml:4:11: 'buffers' = 65537 is out of range 16..65536"},
-        BadCase{"buffers = -1", "t.toml:4:11: 'buffers' must not be negative"},
+        BadCase{"buffers = -1", "t.toml:4:11: 'buffers' = -1 is out of range 16..65536"},
         BadCase{"itr_us = 20000", "t.toml:4:10: 'itr_us' = 20000 is out of range 0..16000"},
         BadCase{"heartbeat_interval_ms = 0",
-                "t.toml:4:25: 'heartbeat_interval_ms' = 0 is out of range 1..60000"}));
+                "t.toml:4:25: 'heartbeat_interval_ms' = 0 is out of range 1..60000"},
+        BadCase{"policy = \"Fast!\"",
+                "t.toml:4:10: 'policy' = \"Fast!\" is not a policy name ([a-z0-9_-]{1,64})"},
+        BadCase{"policy = 3", "t.toml:4:10: 'policy' must be a string, not an integer"},
+        BadCase{"polcy = \"x\"", "t.toml:4:1: unknown key 'polcy' in [[nic]] (did you mean 'policy'?)"},
+        BadCase{"driver = \"bin/drv\"",
+                "t.toml:4:10: 'driver' must be an absolute path (or \"\" for the bundled driver)"}));
 
 TEST(ConfigTest, NicNamesAndTapsAreUnique) {
   const std::string a = "[[nic]]\nname = \"a\"\ntap = \"t0\"\nwire_tap = \"w0\"\n";

@@ -57,6 +57,7 @@ ring_capacity = 256           # each shim<->driver ring, power of two, 2..65536
 buffers = 1024                # 2 KiB packet buffers, 16..65536
 itr_us = 50                   # interrupt hold-off (ITR), 0..16000; 0 = off
 heartbeat_interval_ms = 100   # 1..60000
+policy = "default"            # restart policy (nic_tx_inflight: reissue | drop)
 )toml";
 
 }  // namespace uldd::supervisor

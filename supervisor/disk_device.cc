@@ -148,7 +148,9 @@ SpawnSpec DiskDevice::driver_spawn_spec(bool standby, int release_fd) {
               {abi::kFdUioBar, res_.bar.fd()},           {abi::kFdUioIrq, res_.irq.fd()},
               {abi::kFdUioAux, res_.doorbell.fd()}};
   if (standby) spec.fds.emplace_back(abi::kFdStandbyRelease, release_fd);
-  spec.sandbox = SandboxSpec{};  // seccomp allow-list + default limits (driver_sandbox.h); policy limits later
+  // The allow-list and the current policy's [limits] (a SIGHUP reload applies
+  // from the next spawn; the engine enforces the same on every spawn).
+  spec.sandbox = sandbox_for(engine_ ? engine_->policy().limits : policies::ResourceLimits{});
   return spec;
 }
 
@@ -221,7 +223,16 @@ void DiskDevice::on_fd_ready(int fd) {
 }
 
 void DiskDevice::tick() {
-  if (engine_ && !stopped_) engine_->tick();
+  if (!engine_ || stopped_) return;
+  engine_->tick();
+  // A cold successor that runs has reset the controller (CC.EN = 0 aborts
+  // every command): buffer slots of requests failed at the restart
+  // (inflight = "fail") may be used again.
+  uint64_t cold = engine_->counters().restarts_cold;
+  if (cold != quarantine_released_for_) {
+    quarantine_released_for_ = cold;
+    shim_->release_quarantine();
+  }
 }
 
 std::chrono::steady_clock::time_point DiskDevice::next_deadline() const {
@@ -245,8 +256,8 @@ std::string DiskDevice::status_line(std::chrono::steady_clock::duration since_la
   std::string driver = "colocated";
   if (engine_) {
     const RecoveryCounters& rc = engine_->counters();
-    driver = fmt::format("pid {} restarts {} warm / {} cold{}", engine_->driver_pid(), rc.restarts_warm,
-                         rc.restarts_cold,
+    driver = fmt::format("pid {} restarts {} warm / {} cold, start failures {}{}", engine_->driver_pid(),
+                         rc.restarts_warm, rc.restarts_cold, rc.start_failures,
                          engine_->standby_pid() > 0 ? fmt::format(", standby pid {}", engine_->standby_pid()) : "");
   }
   return fmt::format(

@@ -99,6 +99,8 @@ class DiskDevice final : private DriverHost {
   bool stopped_ = false;
   uint64_t last_read_bytes_ = 0;
   uint64_t last_write_bytes_ = 0;
+  // engine_->counters().restarts_cold when the shim's quarantine was last released.
+  uint64_t quarantine_released_for_ = 0;
 };
 
 }  // namespace uldd::supervisor

@@ -90,7 +90,9 @@ int DriverCgroup::join_in_child() noexcept {
   if (!procs_fd_.valid()) return 0;
   int err = 0;
   if (::write(procs_fd_.get(), "0", 1) != 1) err = errno;
-  ::close(procs_fd_.release());
+  // Closes the child's copy only: after vfork this object is the
+  // supervisor's memory, whose UniqueFd still closes the supervisor's copy.
+  ::close(procs_fd_.get());
   return err;
 }
 

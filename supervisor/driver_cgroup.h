@@ -42,9 +42,10 @@ class DriverCgroup {
   // Why cpu_percent could not be applied ("" when it was, or was 0).
   const std::string& cpu_cap_problem() const { return cpu_cap_problem_; }
 
-  // In the child after fork, before setuid: moves the calling process into
-  // the leaf and closes the fd. Returns 0 or an errno value.
-  // Async-signal-safe.
+  // In the child after (v)fork, before setuid: moves the calling process
+  // into the leaf and closes the child's copy of the fd (this object is left
+  // as it is: after vfork it is the supervisor's). Returns 0 or an errno
+  // value. Async-signal-safe.
   int join_in_child() noexcept;
 
   // After the driver has been reaped: removes the (then empty) leaf. Best

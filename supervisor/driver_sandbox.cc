@@ -20,6 +20,21 @@ std::atomic<bool> g_cgroup_warned{false};
 
 }  // namespace
 
+DriverLimits driver_limits(const policies::ResourceLimits& limits) {
+  DriverLimits d;
+  d.memory_bytes = limits.memory_bytes;
+  d.cpu_percent = limits.cpu_percent;
+  d.open_files = limits.open_files;
+  d.core_dumps = limits.core_dumps;
+  return d;
+}
+
+SandboxSpec sandbox_for(const policies::ResourceLimits& limits) {
+  SandboxSpec spec;
+  spec.limits = driver_limits(limits);
+  return spec;
+}
+
 Result<SandboxLaunch> SandboxLaunch::prepare(const SandboxSpec& spec, const std::string& role,
                                              const char* exec_path) {
   SandboxLaunch launch;

@@ -24,13 +24,16 @@
 #include <string>
 
 #include "common/result.h"
+#include "policies/restart_policy.h"
 #include "supervisor/driver_cgroup.h"
 #include "supervisor/seccomp_allow_list.h"
 
 namespace uldd::supervisor {
 
-// Resource limits of one driver process. The policy library has the same
-// fields; this copy keeps the supervisor's spawning independent of it.
+// Resource limits of one driver process: the policy's [limits]
+// (policies::ResourceLimits) as the spawner applies them. driver_limits()
+// converts; this struct stays so that ChildProcess and its tests need no
+// policy to spawn a sandboxed child.
 struct DriverLimits {
   // RLIMIT_AS, 0 = unlimited. Counts every mapping: the DMA region the driver
   // maps (the whole memfd), ring, checkpoint and control regions, BAR, the
@@ -54,6 +57,16 @@ struct SandboxSpec {
   // only when it is a cgroup v2 mount; otherwise no CPU cap and a warning.
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";
 };
+
+// The policy's [limits] field by field (docs/sandbox.md has the table).
+DriverLimits driver_limits(const policies::ResourceLimits& limits);
+// The sandbox every device's driver spawn uses: the allow-list plus the
+// policy's limits. Hosts (DiskDevice, NicDevice) call it with the engine's
+// current policy, so a policy reloaded on SIGHUP applies from the next
+// spawn; RestartEngine also overwrites the limits of every sandboxed spec
+// it spawns with its current policy's, so no host can start a driver with
+// stale ones.
+SandboxSpec sandbox_for(const policies::ResourceLimits& limits);
 
 class SandboxLaunch {
  public:

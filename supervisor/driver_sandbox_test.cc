@@ -119,7 +119,8 @@ TEST_F(DriverSandboxTest, EveryAttemptIsStopped) {
   };
   for (Case c : {Case{"open-shadow", false}, Case{"socket", true}, Case{"ptrace-parent", !kAsan},
                  Case{"kill-parent", true}, Case{"tgkill-parent", true}, Case{"write-file", true},
-                 Case{"exec-shell", true}, Case{"fork", true}, Case{"all", true}}) {
+                 Case{"exec-shell", true}, Case{"fork", true}, Case{"all", true},
+                 Case{"sigkill-parent", true}, Case{"write-parent-memory", true}}) {
     int status = run(hostile(c.attempt, true));
     EXPECT_FALSE(exited(status, 0)) << c.attempt << " ESCAPED the sandbox";
     if (c.by_seccomp) {
@@ -142,6 +143,8 @@ TEST_F(DriverSandboxTest, WithoutTheSandboxTheSameAttemptsSucceed) {
   // And what permissions alone stop, they stop.
   EXPECT_TRUE(exited(run(hostile("open-shadow", false)), 10));
   EXPECT_TRUE(exited(run(hostile("ptrace-parent", false)), 10));
+  EXPECT_TRUE(exited(run(hostile("write-parent-memory", false)), 10));
+  EXPECT_TRUE(exited(run(hostile("sigkill-parent", false)), 10));  // nobody cannot signal root
 }
 
 TEST_F(DriverSandboxTest, DynamicCppProgramsStartAndAbortStillAborts) {

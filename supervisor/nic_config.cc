@@ -1,139 +1,36 @@
-// [[nic]] tables -> NicDeviceConfig. The reader below mirrors config.cc's disk
-// reader (same message shapes, same positions) but is kept local: config.cc's
-// helpers are private to it, and a NIC has none of the disk's size or path keys.
+// [[nic]] tables -> NicDeviceConfig, read with the same TomlTableReader
+// (common/toml_table_reader.h) as config.cc's disks, so both report a mistake
+// with the same message shape at the same position.
 #include "supervisor/nic_config.h"
 
 #include <algorithm>
 #include <array>
 #include <map>
-#include <span>
 #include <vector>
 
 #include "abi/ring_region.h"
+#include "common/toml_table_reader.h"
 
 namespace uldd::supervisor {
 namespace {
 
 // clang-format off
-constexpr std::array<std::string_view, 14> kNicKeys = {
+constexpr std::array<std::string_view, 16> kNicKeys = {
     "name", "mode", "uio", "tap", "tap_netns", "wire_tap", "wire_netns", "mac", "tx_descriptors",
-    "rx_descriptors", "ring_capacity", "buffers", "itr_us", "heartbeat_interval_ms"};
+    "rx_descriptors", "ring_capacity", "buffers", "itr_us", "heartbeat_interval_ms", "policy",
+    "driver"};
 // clang-format on
 
 // ITR counts in 256 ns units in a 16-bit field (8254x SDM 13.4.18): 65535 x
 // 256 ns is 16.7 ms; we allow whole microseconds up to 16 ms.
 constexpr uint32_t kMaxItrUs = 16000;
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string suggestion(std::string_view unknown) {
-  std::string_view best;
-  size_t best_distance = std::max<size_t>(2, unknown.size() / 3) + 1;
-  for (std::string_view k : kNicKeys) {
-    size_t d = edit_distance(unknown, k);
-    // A key missing its unit suffix ("itr" for "itr_us") is a near miss too.
-    if (k.size() > unknown.size() && k.starts_with(unknown) && k[unknown.size()] == '_') d = 1;
-    if (d < best_distance) {
-      best = k;
-      best_distance = d;
-    }
-  }
-  return best.empty() ? "" : " (did you mean '" + std::string(best) + "'?)";
-}
-
-std::string_view type_name(const toml::node& n) {
-  if (n.is_string()) return "a string";
-  if (n.is_integer()) return "an integer";
-  if (n.is_floating_point()) return "a float";
-  if (n.is_boolean()) return "a boolean";
-  if (n.is_array()) return "an array";
-  if (n.is_table()) return "a table";
-  return "a date or time";
-}
-
-class NicReader {
- public:
-  NicReader(const std::string& source, const toml::table& table) : source_(source), table_(table) {}
-
-  Error error_at(const toml::source_region& r, const std::string& reason) const {
-    return plain_error(source_ + ":" + std::to_string(r.begin.line) + ":" +
-                       std::to_string(r.begin.column) + ": " + reason);
-  }
-  Error error(std::string_view key, const std::string& reason) const {
-    const toml::node* n = table_.get(key);
-    return error_at(n != nullptr ? n->source() : table_.source(), reason);
-  }
-  std::string position(std::string_view key) const {
-    const toml::node* n = table_.get(key);
-    const toml::source_region& r = n != nullptr ? n->source() : table_.source();
-    return std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
-  }
-  bool has(std::string_view key) const { return table_.get(key) != nullptr; }
-
-  Status check_keys() const {
-    for (auto&& [key, value] : table_) {
-      if (std::find(kNicKeys.begin(), kNicKeys.end(), key.str()) != kNicKeys.end()) continue;
-      return error_at(key.source(), "unknown key '" + std::string(key.str()) + "' in [[nic]]" +
-                                        suggestion(key.str()));
-    }
-    return {};
-  }
-
-  Status read_string(std::string_view key, std::string& out) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) return {};
-    if (!n->is_string())
-      return error(
-          key, "'" + std::string(key) + "' must be a string, not " + std::string(type_name(*n)));
-    out = n->as_string()->get();
-    return {};
-  }
-
-  Status read_uint(std::string_view key, uint32_t lo, uint32_t hi, uint32_t& out) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) return {};
-    if (!n->is_integer())
-      return error(
-          key, "'" + std::string(key) + "' must be an integer, not " + std::string(type_name(*n)));
-    int64_t v = n->as_integer()->get();
-    if (v < 0) return error(key, "'" + std::string(key) + "' must not be negative");
-    if (v < lo || v > hi)
-      return error(key, "'" + std::string(key) + "' = " + std::to_string(v) + " is out of range " +
-                            std::to_string(lo) + ".." + std::to_string(hi));
-    out = static_cast<uint32_t>(v);
-    return {};
-  }
-
-  Status read_power_of_two(std::string_view key, uint32_t lo, uint32_t hi, uint32_t& out) const {
-    ULDD_TRY(read_uint(key, lo, hi, out));
-    if ((out & (out - 1)) != 0)
-      return error(
-          key, "'" + std::string(key) + "' = " + std::to_string(out) + " is not a power of two");
-    return {};
-  }
-
- private:
-  const std::string& source_;
-  const toml::table& table_;
-};
-
-bool valid_device_name(const std::string& s) {
-  return !s.empty() && s.size() <= 15 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
+// An integer in [lo, hi] that is a power of two.
+Status read_power_of_two(const TomlTableReader& r, std::string_view key, uint32_t lo, uint32_t hi,
+                         uint32_t& out) {
+  ULDD_TRY(r.read_uint(key, lo, hi, out));
+  if ((out & (out - 1)) != 0) return r.invalid(key, "is not a power of two");
+  return {};
 }
 
 // A Linux interface name (IFNAMSIZ - 1 = 15 bytes) and a netns name (a file
@@ -169,21 +66,9 @@ bool valid_mac(const std::string& s, std::string* why) {
   return true;
 }
 
-Status parse_nic(const NicReader& r, NicDeviceConfig& n) {
-  ULDD_TRY(r.check_keys());
-  if (!r.has("name")) return r.error("name", "[[nic]] has no 'name'");
-  ULDD_TRY(r.read_string("name", n.name));
-  if (!valid_device_name(n.name))
-    return r.error("name", "nic name '" + n.name + "' does not match [a-z0-9_-]{1,15}");
-  std::string mode = "isolated";
-  ULDD_TRY(r.read_string("mode", mode));
-  if (mode == "isolated") {
-    n.mode = DriverMode::kIsolated;
-  } else if (mode == "colocated") {
-    n.mode = DriverMode::kColocated;
-  } else {
-    return r.error("mode", "'mode' = \"" + mode + "\" is not \"isolated\" or \"colocated\"");
-  }
+Status parse_nic(const TomlTableReader& r, NicDeviceConfig& n) {
+  ULDD_TRY(r.check_keys(kNicKeys));
+  ULDD_TRY(read_device_name_and_mode(r, "nic", n.name, n.mode));
   ULDD_TRY(r.read_string("uio", n.uio));
   if (n.uio != "emulated")
     return r.error("uio",
@@ -207,24 +92,25 @@ Status parse_nic(const NicReader& r, NicDeviceConfig& n) {
   if (!valid_mac(n.mac, &why)) return r.error("mac", "'mac' = \"" + n.mac + "\" " + why);
   // The e1000 ring length registers count 128-byte units (8 descriptors);
   // powers of two keep the driver's index arithmetic a mask.
-  ULDD_TRY(r.read_power_of_two("tx_descriptors", 8, 4096, n.tx_descriptors));
-  ULDD_TRY(r.read_power_of_two("rx_descriptors", 8, 4096, n.rx_descriptors));
-  ULDD_TRY(r.read_power_of_two("ring_capacity", 2, abi::kMaxRingCapacity, n.ring_capacity));
+  ULDD_TRY(read_power_of_two(r, "tx_descriptors", 8, 4096, n.tx_descriptors));
+  ULDD_TRY(read_power_of_two(r, "rx_descriptors", 8, 4096, n.rx_descriptors));
+  ULDD_TRY(read_power_of_two(r, "ring_capacity", 2, abi::kMaxRingCapacity, n.ring_capacity));
   // buffer_id is 16 bits in the ring ABI.
   ULDD_TRY(r.read_uint("buffers", 16, 65536, n.buffers));
   ULDD_TRY(r.read_uint("itr_us", 0, kMaxItrUs, n.itr_us));
   ULDD_TRY(r.read_uint("heartbeat_interval_ms", 1, 60'000, n.heartbeat_interval_ms));
+  ULDD_TRY(read_device_policy_and_driver(r, n.policy, n.driver));
   return {};
 }
 
-Status check_unique(const std::vector<NicReader>& readers, const SupervisorConfig& c) {
+Status check_unique(const std::vector<TomlTableReader>& readers, const SupervisorConfig& c) {
   std::map<std::string, std::string> names;  // name -> where ("disk" or "nic at l:c")
   for (const DiskDeviceConfig& d : c.disks) names.emplace(d.name, "a [[disk]]");
   // {netns, ifname} -> first use
   std::map<std::pair<std::string, std::string>, std::string> ifnames;
   for (size_t i = 0; i < c.nics.size(); ++i) {
     const NicDeviceConfig& n = c.nics[i];
-    const NicReader& r = readers[i];
+    const TomlTableReader& r = readers[i];
     auto [it, fresh] = names.emplace(n.name, "[[nic]] at " + r.position("name"));
     if (!fresh)
       return r.error("name", "duplicate device name '" + n.name + "' (first: " + it->second + ")");
@@ -244,17 +130,58 @@ Status check_unique(const std::vector<NicReader>& readers, const SupervisorConfi
 
 }  // namespace
 
+Status read_device_name_and_mode(const TomlTableReader& r, std::string_view kind, std::string& name,
+                                 DriverMode& mode) {
+  std::string k(kind);
+  if (!r.has("name")) return r.error("name", "[[" + k + "]] has no 'name'");
+  ULDD_TRY(r.read_string("name", name));
+  bool name_ok =
+      !name.empty() && name.size() <= 15 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+      });
+  if (!name_ok) return r.error("name", k + " name '" + name + "' does not match [a-z0-9_-]{1,15}");
+  std::string text = "isolated";
+  ULDD_TRY(r.read_string("mode", text));
+  if (text == "isolated") {
+    mode = DriverMode::kIsolated;
+  } else if (text == "colocated") {
+    mode = DriverMode::kColocated;
+  } else {
+    return r.error("mode", "'mode' = \"" + text + "\" is not \"isolated\" or \"colocated\"");
+  }
+  return {};
+}
+
+Status read_device_policy_and_driver(const TomlTableReader& r, std::string& policy,
+                                     std::filesystem::path& driver) {
+  ULDD_TRY(r.read_string("policy", policy));
+  bool policy_ok =
+      !policy.empty() && policy.size() <= 64 &&
+      std::all_of(policy.begin(), policy.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+      });
+  if (!policy_ok)
+    return r.error("policy",
+                   "'policy' = \"" + policy + "\" is not a policy name ([a-z0-9_-]{1,64})");
+  std::string path;
+  ULDD_TRY(r.read_string("driver", path));
+  if (!path.empty() && path.front() != '/')
+    return r.error("driver", "'driver' must be an absolute path (or \"\" for the bundled driver)");
+  driver = path;
+  return {};
+}
+
 Status parse_nic_tables(const std::string& source, const toml::table& root,
                         SupervisorConfig& config) {
   const toml::node* nics = root.get("nic");
   if (nics == nullptr) return {};
   if (!nics->is_array_of_tables() && !(nics->is_array() && nics->as_array()->empty())) {
-    NicReader top(source, root);
+    TomlTableReader top(source, root, "");
     return top.error("nic", "'nic' must be an array of tables ([[nic]])");
   }
-  std::vector<NicReader> readers;
+  std::vector<TomlTableReader> readers;
   for (const toml::node& n : *nics->as_array()) {
-    readers.emplace_back(source, *n.as_table());
+    readers.emplace_back(source, *n.as_table(), "[[nic]]");
     ULDD_TRY(parse_nic(readers.back(), config.nics.emplace_back()));
   }
   return check_unique(readers, config);

@@ -17,6 +17,7 @@
 #include "shim/frontends/tap_frontend.h"
 #include "shim/net_shim.h"
 #include "shim/ring_net_driver_port.h"
+#include "supervisor/driver_sandbox.h"
 #include "uio/emulated_uio.h"
 #include "uio/mmio_sideband.h"
 
@@ -37,11 +38,18 @@ std::string mib(uint64_t bytes) {
 
 Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
                                                     const SupervisorConfig& sup,
-                                                    const std::filesystem::path& bin_dir) {
-  std::unique_ptr<NicDevice> dev(new NicDevice(cfg, sup.runtime_dir / (cfg.name + ".stats")));
+                                                    const std::filesystem::path& bin_dir,
+                                                    const policies::RestartPolicy& policy) {
+  std::unique_ptr<NicDevice> dev(
+      new NicDevice(cfg, sup.runtime_dir / (cfg.name + ".stats"), bin_dir, sup.driver_user));
   auto res = NicResources::create(cfg);
   if (!res) return Error{res.error().code, cfg.name + ": " + res.error().message};
   dev->res_ = std::move(res.value());
+  // The engine's hang detection needs beats at least as often as the policy
+  // says; a NIC configured to beat more often keeps its own interval.
+  uint32_t& beat_us = dev->res_.control_block()->config.heartbeat_interval_us;
+  beat_us = std::min<uint32_t>(
+      beat_us, static_cast<uint32_t>(std::chrono::microseconds(policy.heartbeat_interval).count()));
 
   // The TAP first: a name clash or a missing netns is the likeliest mistake,
   // and it is reported before any process exists.
@@ -49,9 +57,13 @@ Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
   if (!tap) return Error{tap.error().code, cfg.name + ": TAP frontend: " + tap.error().message};
   dev->tap_ = std::move(tap.value());
 
-  ULDD_TRY(dev->start_model(bin_dir));
+  ULDD_TRY(dev->start_model());
   if (cfg.mode == DriverMode::kIsolated) {
-    ULDD_TRY(dev->start_isolated_driver(bin_dir, sup.driver_user));
+    // Seeded by the name, like a disk's: the same jitter run after run.
+    DriverHost& host = *dev;
+    dev->engine_ =
+        std::make_unique<RestartEngine>(host, policy, std::hash<std::string>{}(cfg.name));
+    ULDD_TRY(dev->engine_->start());
   } else {
     ULDD_TRY(dev->start_colocated_driver());
   }
@@ -65,10 +77,12 @@ Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
   so.rx_buffers = std::min({cfg.ring_capacity, cfg.rx_descriptors, cfg.buffers / 2});
   so.frame_fd = dev->tap_->fd();
   NicDevice* raw = dev.get();
-  // A driver that breaks the protocol is a faulty driver: kill it; its pidfd
-  // then reports the death like any crash. (Colocated: nothing to kill; the
+  // A driver that breaks the protocol is a faulty driver: the engine kills
+  // and restarts it like a crashed one. (Colocated: nothing to kill; the
   // violation stays counted and logged.)
-  so.on_driver_fault = [raw](const std::string&) { raw->driver_.kill_now(SIGKILL); };
+  so.on_driver_fault = [raw](const std::string& reason) {
+    if (raw->engine_) raw->engine_->report_fault(reason);
+  };
   std::unique_ptr<shim::NetDriverPort> port;
   if (cfg.mode == DriverMode::kIsolated) {
     port = std::make_unique<shim::RingNetDriverPort>(dev->res_.ring_view, dev->res_.driver_wake,
@@ -80,18 +94,19 @@ Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
   dev->shim_ = std::make_unique<shim::NetShim>(so, std::move(port));
   ULDD_TRY(dev->shim_->start());
   dev->write_stats_file();
-  spdlog::info("{}: up: e1000 {} , driver {} {}, TAP {}{}, wire {}{}", cfg.name, cfg.mac,
-               cfg.mode == DriverMode::kIsolated ? "process" : "colocated",
-               cfg.mode == DriverMode::kIsolated ? "pid " + std::to_string(dev->driver_.pid())
+  spdlog::info("{}: up: e1000 {}, driver {} {}, policy '{}', TAP {}{}, wire {}{}", cfg.name,
+               cfg.mac, cfg.mode == DriverMode::kIsolated ? "process" : "colocated",
+               cfg.mode == DriverMode::kIsolated ? "pid " + std::to_string(dev->driver_pid())
                                                  : "in supervisor",
-               cfg.tap, cfg.tap_netns.empty() ? "" : " (netns " + cfg.tap_netns + ")", cfg.wire_tap,
+               cfg.mode == DriverMode::kIsolated ? policy.name : "none (colocated)", cfg.tap,
+               cfg.tap_netns.empty() ? "" : " (netns " + cfg.tap_netns + ")", cfg.wire_tap,
                cfg.wire_netns.empty() ? "" : " (netns " + cfg.wire_netns + ")");
   return dev;
 }
 
-Status NicDevice::start_model(const std::filesystem::path& bin_dir) {
+Status NicDevice::start_model() {
   SpawnSpec spec;
-  spec.executable = bin_dir / "uldd-hw";
+  spec.executable = bin_dir_ / "uldd-hw";
   spec.role = cfg_.name + " device model";
   spec.args = {"e1000", "--mac", cfg_.mac, "--wire-tap", cfg_.wire_tap};
   if (!cfg_.wire_netns.empty()) {
@@ -122,13 +137,13 @@ Status NicDevice::start_model(const std::filesystem::path& bin_dir) {
   return {};
 }
 
-Status NicDevice::start_isolated_driver(const std::filesystem::path& bin_dir,
-                                        const std::string& user) {
+SpawnSpec NicDevice::driver_spawn_spec(bool standby, int release_fd) {
   SpawnSpec spec;
-  spec.executable = bin_dir / "uldd-e1000-driver";
-  spec.role = cfg_.name + " driver";
+  spec.executable = cfg_.driver.empty() ? bin_dir_ / "uldd-e1000-driver" : cfg_.driver;
+  spec.role = cfg_.name + (standby ? " standby driver" : " driver");
   spec.args = {"--uio=emulated", "--device", cfg_.name};
-  spec.user = user;
+  if (standby) spec.args.push_back("--standby");
+  spec.user = driver_user_;
   spec.fds = {{abi::kFdControlBlock, res_.control.fd()},
               {abi::kFdRingRegion, res_.rings.fd()},
               {abi::kFdCheckpoint, res_.checkpoint.fd()},
@@ -138,30 +153,36 @@ Status NicDevice::start_isolated_driver(const std::filesystem::path& bin_dir,
               {abi::kFdUioBar, res_.bar.fd()},
               {abi::kFdUioIrq, res_.irq.fd()},
               {abi::kFdUioAux, res_.doorbell.fd()}};
-  auto child = ChildProcess::spawn(spec);
-  if (!child) return child.error();
-  driver_ = std::move(child.value());
-  return wait_driver_running(std::chrono::seconds(10));
+  if (standby) spec.fds.emplace_back(abi::kFdStandbyRelease, release_fd);
+  // As DiskDevice's: the seccomp allow-list and the current policy's [limits].
+  spec.sandbox = sandbox_for(engine_ ? engine_->policy().limits : policies::ResourceLimits{});
+  return spec;
 }
 
-Status NicDevice::wait_driver_running(std::chrono::milliseconds timeout) {
-  const abi::DriverStatus& st = res_.control_block()->status;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto state = static_cast<abi::DriverState>(abi::load_shared(st.state));
-    if (state == abi::DriverState::kRunning) return {};
-    if (state == abi::DriverState::kFailed) {
-      char reason[sizeof st.last_error + 1] = {};
-      std::memcpy(reason, st.last_error, sizeof st.last_error);  // untrusted: bounded copy
-      return plain_error(cfg_.name + ": driver failed to bring the device up: " + reason);
-    }
-    if (auto status = driver_.try_reap())
-      return plain_error(cfg_.name + ": driver " + ChildProcess::describe_status(*status) +
-                         " during start-up");
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return plain_error(cfg_.name + ": driver did not report running within " +
-                     std::to_string(timeout.count()) + " ms");
+void NicDevice::hold_requests() {
+  if (shim_) shim_->hold();
+}
+
+Result<uint32_t> NicDevice::prepare_successor(Resend how) {
+  if (!shim_) return uint32_t{0};  // first start: nothing handed out yet
+  // Warm (kAdopt): every buffer the dead driver held is resent flagged for
+  // adoption and nothing is quarantined; the count is the launch's
+  // adopt_count. If the successor refuses (exit 6) the engine calls again
+  // for cold, and the shim keeps the buffers' order and ownership across the
+  // two calls. Cold: TX frames follow the policy's nic_tx_inflight
+  // (reissue | drop); its disk-side `inflight` does not apply to frames.
+  if (how == Resend::kAdopt) return shim_->restart(shim::TxResendMode::kAdopt);
+  bool drop = engine_ && engine_->policy().nic_tx_inflight == policies::TxInflightAction::kDrop;
+  return shim_->restart(drop ? shim::TxResendMode::kDrop : shim::TxResendMode::kReissue);
+}
+
+int64_t NicDevice::first_completion_ns() const {
+  return shim_ ? shim_->stats().first_completion_after_restart_ns.load(std::memory_order_acquire)
+               : 0;
+}
+
+void NicDevice::fail_device(const std::string& reason) {
+  fail(reason);
 }
 
 Status NicDevice::start_colocated_driver() {
@@ -186,31 +207,60 @@ Status NicDevice::start_colocated_driver() {
   return {};
 }
 
-std::vector<int> NicDevice::pidfds() const {
+std::vector<int> NicDevice::watched_fds() const {
   std::vector<int> fds;
   if (model_.running()) fds.push_back(model_.pidfd());
-  if (driver_.running()) fds.push_back(driver_.pidfd());
+  if (engine_) {
+    auto e = engine_->watched_fds();
+    fds.insert(fds.end(), e.begin(), e.end());
+  }
   return fds;
 }
 
-bool NicDevice::on_child_exit(int pidfd) {
-  for (ChildProcess* c : {&model_, &driver_}) {
-    if (c->pidfd() != pidfd) continue;
-    if (auto status = c->try_reap()) {
-      spdlog::error("{}: {} (pid {}) {}", cfg_.name, c->role(), c->pid(),
+void NicDevice::on_fd_ready(int fd) {
+  if (model_.running() && fd == model_.pidfd()) {
+    if (auto status = model_.try_reap()) {
+      // The hardware is gone: no driver can help.
+      spdlog::error("{}: device model (pid {}) {}", cfg_.name, model_.pid(),
                     ChildProcess::describe_status(*status));
-      fail(c->role() + " exited");
+      if (engine_) engine_->stop();
+      fail("device model " + ChildProcess::describe_status(*status));
     }
+    return;
   }
-  return !failed_;
+  if (engine_) engine_->on_fd_ready(fd);
+}
+
+void NicDevice::tick() {
+  if (!engine_ || stopped_) return;
+  engine_->tick();
+  // A cold successor that reports running has reset the e1000 (bring_up,
+  // CTRL.RST): the dead driver's descriptors are gone from the device, so
+  // the buffers they named may be used again. (A warm successor adopts the
+  // device's descriptors instead: nothing was quarantined for it, and what
+  // an earlier cold attempt quarantined waits for the next cold start.)
+  uint64_t cold = engine_->counters().restarts_cold;
+  if (cold != quarantine_released_for_ && shim_ && !failed_) {
+    quarantine_released_for_ = cold;
+    shim_->release_quarantine();
+  }
+}
+
+std::chrono::steady_clock::time_point NicDevice::next_deadline() const {
+  if (engine_ && !stopped_) return engine_->next_deadline();
+  return std::chrono::steady_clock::now() + std::chrono::seconds(1);
+}
+
+void NicDevice::set_policy(const policies::RestartPolicy& policy) {
+  if (engine_) engine_->set_policy(policy);
 }
 
 void NicDevice::fail(const std::string& why) {
   if (failed_) return;
   failed_ = true;
-  // No restart engine yet: stop serving. The TAP is no longer read (the kernel
-  // queues, then drops, like a NIC with a dead ring) and loses carrier, so the
-  // host stack sees the link down rather than a black hole.
+  // Stop serving: the TAP is no longer read (the kernel queues, then drops,
+  // like a NIC with a dead ring) and loses carrier, so the host stack sees
+  // the link down rather than a black hole, and nothing waits on us.
   spdlog::error("{}: device FAILED ({}): TAP {} no carrier, traffic stopped", cfg_.name, why,
                 cfg_.tap);
   if (shim_) shim_->stop();
@@ -230,26 +280,49 @@ std::string NicDevice::status_line(std::chrono::steady_clock::duration since_las
   last_rx_bytes_ = rxb;
   write_stats_file();
   const auto& ds = res_.control_block()->status;
+  std::string driver = "colocated";
+  if (engine_) {
+    const RecoveryCounters& rc = engine_->counters();
+    driver = fmt::format("pid {} restarts {} warm / {} cold (tx reissued {} dropped {})",
+                         engine_->driver_pid(), rc.restarts_warm, rc.restarts_cold,
+                         s.tx_reissued.load(), s.tx_dropped_on_restart.load());
+  }
   return fmt::format(
-      "{}: {} | tx {} frames ({}, {:.1f} Mb/s) rx {} frames ({}, {:.1f} Mb/s) | drops rx {} tx-err "
-      "{} "
-      "rx-err {} | held tx {} rx {} | backpressure {} violations {} | driver heartbeat {} irqs {}",
-      cfg_.name, failed_ ? "FAILED" : "serving", s.tx_frames.load(), mib(txb), tx_rate,
-      s.rx_frames.load(), mib(rxb), rx_rate, s.rx_dropped.load(), s.tx_errors.load(),
-      s.rx_errors.load(), s.tx_posted.load(), s.rx_posted.load(), s.backpressure.load(),
-      s.violations.load(), abi::load_shared(ds.heartbeat), abi::load_shared(ds.interrupts));
+      "{}: {} | driver {} | tx {} frames ({}, {:.1f} Mb/s) rx {} frames ({}, {:.1f} Mb/s) | drops "
+      "rx {} tx-err {} rx-err {} | held tx {} rx {} | backpressure {} violations {} | driver "
+      "heartbeat {} irqs {}",
+      cfg_.name, state_name(), driver, s.tx_frames.load(), mib(txb), tx_rate, s.rx_frames.load(),
+      mib(rxb), rx_rate, s.rx_dropped.load(), s.tx_errors.load(), s.rx_errors.load(),
+      s.tx_posted.load(), s.rx_posted.load(), s.backpressure.load(), s.violations.load(),
+      abi::load_shared(ds.heartbeat), abi::load_shared(ds.interrupts));
+}
+
+std::string NicDevice::state_name() const {
+  if (failed_) return "FAILED";
+  return shim_ && shim_->held() ? "RECOVERING" : "serving";
 }
 
 void NicDevice::write_stats_file() {
   const auto& s = shim_->stats();
   const auto& ds = res_.control_block()->status;
+  RecoveryCounters rc = engine_ ? engine_->counters() : RecoveryCounters{};
   std::filesystem::path tmp = stats_path_;
   tmp += ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     if (!out) return;
     out << "sequence=" << ++stats_sequence_ << "\n"
-        << "state=" << (failed_ ? "failed" : "serving") << "\n"
+        << "state=" << (failed_ ? "failed" : (shim_->held() ? "recovering" : "serving")) << "\n"
+        << "driver_pid=" << driver_pid() << "\n"
+        << "restarts_warm=" << rc.restarts_warm << "\nrestarts_cold=" << rc.restarts_cold << "\n"
+        << "warm_refused=" << rc.warm_refused << "\ncrashes=" << rc.crashes << "\n"
+        << "hangs=" << rc.hangs << "\ndriver_violations=" << rc.violations << "\n"
+        << "last_downtime_us=" << rc.last_downtime.count() << "\n"
+        << "tx_reissued=" << s.tx_reissued.load() << "\n"
+        << "tx_dropped_on_restart=" << s.tx_dropped_on_restart.load() << "\n"
+        << "rx_reclaimed_on_restart=" << s.rx_reclaimed_on_restart.load() << "\n"
+        << "resent_for_adoption=" << s.resent_for_adoption.load() << "\n"
+        << "quarantined=" << s.quarantined.load() << "\n"
         << "tx_frames=" << s.tx_frames.load() << "\ntx_bytes=" << s.tx_bytes.load() << "\n"
         << "rx_frames=" << s.rx_frames.load() << "\nrx_bytes=" << s.rx_bytes.load() << "\n"
         << "rx_dropped=" << s.rx_dropped.load() << "\ntx_errors=" << s.tx_errors.load() << "\n"
@@ -266,7 +339,7 @@ void NicDevice::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (shim_) shim_->stop();
-  if (driver_.running()) driver_.terminate(std::chrono::seconds(2));
+  if (engine_) engine_->stop();
   colocated_driver_.reset();
   colocated_uio_.reset();
   if (model_.running()) model_.terminate(std::chrono::seconds(5));
@@ -276,8 +349,12 @@ void NicDevice::stop() {
   spdlog::info("{}: stopped", cfg_.name);
 }
 
-NicDevice::NicDevice(NicDeviceConfig cfg, std::filesystem::path stats_path)
-    : cfg_(std::move(cfg)), stats_path_(std::move(stats_path)) {}
+NicDevice::NicDevice(NicDeviceConfig cfg, std::filesystem::path stats_path,
+                     std::filesystem::path bin_dir, std::string driver_user)
+    : cfg_(std::move(cfg)),
+      stats_path_(std::move(stats_path)),
+      bin_dir_(std::move(bin_dir)),
+      driver_user_(std::move(driver_user)) {}
 
 NicDevice::~NicDevice() {
   stop();

@@ -4,12 +4,22 @@
 // colocated) and its NetShim. Starting brings them up in dependency order and
 // stopping takes them down in reverse.
 //
-// Until the restart engine takes over, a dead driver or model, or a driver
-// fault the shim reports, fails the device: the shim stops (the TAP is no
-// longer read, so the kernel queues and then drops), the TAP loses carrier,
-// and the status line says FAILED. The buffer pool keeps, per buffer, who
-// held it at that moment (NetShim::buffer_pool()), which is what a restart
-// needs to reissue or drop TX frames and repost RX buffers.
+// In isolated mode the driver process belongs to a RestartEngine under the
+// device's policy (crash, hang and protocol-violation recovery, as for
+// disks); this class is its DriverHost: the spawn recipe (sandboxed, as the
+// disk's), the control block, and the NetShim's hold/restart. A cold
+// successor resets the e1000; the shim reissues or drops (policy
+// nic_tx_inflight) the TX frames the dead driver held, in original order, and
+// keeps the RX buffers the device held quarantined until the successor is
+// running, i.e. the device was reset (docs/recovery.md, "NIC"). The e1000
+// driver refuses warm starts (exit 6), so a warm policy falls back to cold.
+//
+// The device fails — the shim stops (the TAP is no longer read, so the
+// kernel queues and then drops), the TAP loses carrier, the status line says
+// FAILED — when the policy is exhausted (fail-device, run-hook), when the
+// device model dies (the hardware is gone), or, in colocated mode (no driver
+// process to restart), on a driver fault the shim reports: that one stays
+// counted and logged only.
 //
 // Besides the status line, every status tick writes `<runtime_dir>/<name>.stats`
 // (key=value lines, replaced atomically): the device's counters as the
@@ -26,6 +36,7 @@
 #include "supervisor/child_process.h"
 #include "supervisor/config.h"
 #include "supervisor/nic_resources.h"
+#include "supervisor/restart_engine.h"
 
 namespace uldd::uio {
 class EmulatedUio;
@@ -40,12 +51,13 @@ class TapFrontend;
 
 namespace uldd::supervisor {
 
-class NicDevice {
+class NicDevice final : private DriverHost {
  public:
-  // `bin_dir` holds uldd-hw and uldd-e1000-driver.
+  // `bin_dir` holds uldd-hw and uldd-e1000-driver; `policy` governs restarts.
   static Result<std::unique_ptr<NicDevice>> start(const NicDeviceConfig& cfg,
                                                   const SupervisorConfig& sup,
-                                                  const std::filesystem::path& bin_dir);
+                                                  const std::filesystem::path& bin_dir,
+                                                  const policies::RestartPolicy& policy);
   ~NicDevice();
 
   // Stops the shim, driver and model, then closes the TAP (which removes it).
@@ -54,33 +66,55 @@ class NicDevice {
   const std::string& name() const { return cfg_.name; }
   shim::NetShim& shim() { return *shim_; }
   // -1 when the process does not exist (colocated driver, stopped device).
-  pid_t driver_pid() const { return driver_.running() ? driver_.pid() : -1; }
+  pid_t driver_pid() const { return engine_ ? engine_->driver_pid() : -1; }
   pid_t model_pid() const { return model_.running() ? model_.pid() : -1; }
+  // Null in colocated mode (the driver lives and dies with the supervisor).
+  RestartEngine* engine() { return engine_.get(); }
+  bool failed() const { return failed_; }
 
-  // Child processes the supervisor's loop watches (pidfds).
-  std::vector<int> pidfds() const;
-  // Called when one of pidfds() became readable; returns false if the device
-  // can no longer serve.
-  bool on_child_exit(int pidfd);
+  // Fds the supervisor's loop watches (child pidfds, the engine's fault kick).
+  std::vector<int> watched_fds() const;
+  // Called when one of watched_fds() became readable.
+  void on_fd_ready(int fd);
+  // Time-driven work (heartbeats, scheduled restarts, the end of a
+  // quarantine) and when it is due next.
+  void tick();
+  std::chrono::steady_clock::time_point next_deadline() const;
+  // A reloaded policy (SIGHUP).
+  void set_policy(const policies::RestartPolicy& policy);
 
   // One line for the log; also rewrites the stats file.
   std::string status_line(std::chrono::steady_clock::duration since_last);
 
  private:
-  explicit NicDevice(NicDeviceConfig cfg, std::filesystem::path stats_path);
-  Status start_model(const std::filesystem::path& bin_dir);
-  Status start_isolated_driver(const std::filesystem::path& bin_dir, const std::string& user);
+  NicDevice(NicDeviceConfig cfg, std::filesystem::path stats_path, std::filesystem::path bin_dir,
+            std::string driver_user);
+  Status start_model();
   Status start_colocated_driver();
-  Status wait_driver_running(std::chrono::milliseconds timeout);
   void fail(const std::string& why);
   void write_stats_file();
+  std::string state_name() const;
+
+  // DriverHost
+  const std::string& device_name() const override { return cfg_.name; }
+  SpawnSpec driver_spawn_spec(bool standby, int release_fd) override;
+  abi::ControlBlock* control_block() override { return res_.control_block(); }
+  void hold_requests() override;
+  Result<uint32_t> prepare_successor(Resend how) override;
+  int64_t first_completion_ns() const override;
+  void fail_device(const std::string& reason) override;
 
   NicDeviceConfig cfg_;
   std::filesystem::path stats_path_;
+  std::filesystem::path bin_dir_;
+  std::string driver_user_;
   NicResources res_;
   std::unique_ptr<shim::TapFrontend> tap_;
   ChildProcess model_;
-  ChildProcess driver_;
+  std::unique_ptr<RestartEngine> engine_;
+  // Cold restarts whose successor is known to have reset the device, i.e.
+  // after which the shim's quarantined buffers were released.
+  uint64_t quarantine_released_for_ = 0;
   std::unique_ptr<uio::EmulatedUio> colocated_uio_;
   std::unique_ptr<drivers::E1000Driver> colocated_driver_;
   std::unique_ptr<shim::NetShim> shim_;

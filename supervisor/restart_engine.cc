@@ -7,21 +7,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "supervisor/restart_engine_detail.h"
+
 namespace uldd::supervisor {
 namespace {
 
 using policies::FailureCause;
 using Clock = std::chrono::steady_clock;
+using namespace restart_engine_detail;
 
-// Exit status of a driver that refused a warm resume (drivers/*/..._main.cc).
-constexpr int kExitWarmRefused = 6;
-constexpr auto kStartTimeout = std::chrono::seconds(10);
 constexpr auto kStandbyRetry = std::chrono::seconds(1);
-constexpr auto kStandbyRespawnDelay = std::chrono::milliseconds(20);
-
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-std::string bounded_string(const char* s, size_t n) { return std::string(s, strnlen(s, n)); }
 
 const char* action_name(policies::ExhaustedAction a) {
   switch (a) {
@@ -52,38 +47,20 @@ void RestartEngine::reset_status_line() {
   abi::store_shared(st.state, static_cast<uint32_t>(abi::DriverState::kSpawned));
 }
 
-Status RestartEngine::spawn_driver(bool standby, ChildProcess* out, EventFd* release) {
-  int release_fd = -1;
-  if (standby) {
-    auto ev = EventFd::create();
-    if (!ev) return ev.error();
-    *release = std::move(ev.value());
-    release_fd = release->fd();
-  }
-  auto child = ChildProcess::spawn(host_.driver_spawn_spec(standby, release_fd));
-  if (!child) return child.error();
-  *out = std::move(child.value());
-  return {};
-}
-
-Status RestartEngine::wait_running(std::chrono::milliseconds timeout, std::string* refused) {
+Status RestartEngine::wait_running(std::chrono::milliseconds timeout) {
   const abi::DriverStatus& st = host_.control_block()->status;
   auto deadline = Clock::now() + timeout;
-  auto pause = std::chrono::microseconds(20);
+  std::chrono::microseconds pause = kFirstPollPause;
   while (Clock::now() < deadline) {
     auto state = static_cast<abi::DriverState>(abi::load_shared(st.state));
     if (state == abi::DriverState::kRunning) return {};
     if (auto status = driver_.try_reap()) {
       std::string why = bounded_string(st.last_error, sizeof st.last_error);  // untrusted: bounded
-      if (WIFEXITED(*status) && WEXITSTATUS(*status) == kExitWarmRefused) {
-        *refused = why.empty() ? "no reason given" : why;
-        return plain_error(host_.device_name() + ": warm resume refused: " + *refused);
-      }
       return plain_error(host_.device_name() + ": driver " + ChildProcess::describe_status(*status) +
                          " during start-up" + (why.empty() ? "" : ": " + why));
     }
     std::this_thread::sleep_for(pause);
-    if (pause < std::chrono::microseconds(500)) pause *= 2;
+    if (pause < kMaxPollPause) pause *= 2;
   }
   driver_.kill_now(SIGKILL);
   driver_.terminate(std::chrono::milliseconds(100));
@@ -107,20 +84,12 @@ Status RestartEngine::start() {
   abi::DriverLaunch& launch = host_.control_block()->launch;
   launch = abi::DriverLaunch{};
   ULDD_TRY(spawn_driver(false, &driver_, nullptr));
-  std::string refused;
-  ULDD_TRY(wait_running(kStartTimeout, &refused));
+  // The first driver is waited for: the device is not up before it serves,
+  // and nothing else is being served by this loop yet.
+  ULDD_TRY(wait_running(start_timeout_));
   note_running(Clock::now());
   if (policy().hot_standby) start_standby();
   return {};
-}
-
-void RestartEngine::start_standby() {
-  Status s = spawn_driver(true, &standby_, &standby_release_);
-  if (!s) {
-    spdlog::warn("{}: hot standby not started: {}", host_.device_name(), s.error().describe());
-    return;
-  }
-  spdlog::info("{}: hot standby ready (pid {})", host_.device_name(), standby_.pid());
 }
 
 std::vector<int> RestartEngine::watched_fds() const {
@@ -147,7 +116,8 @@ void RestartEngine::on_fd_ready(int fd) {
       std::lock_guard lock(fault_mutex_);
       reason.swap(fault_reason_);
     }
-    if (!reason.empty() && state_ == EngineState::kServing && driver_.running() && !kill_cause_) {
+    bool live = state_ == EngineState::kServing || state_ == EngineState::kStarting;
+    if (!reason.empty() && live && driver_.running() && !kill_cause_) {
       kill_cause_ = FailureCause::kProtocolViolation;
       kill_reason_ = "protocol violation: " + reason;
       driver_.kill_now(SIGKILL);  // its pidfd reports the death
@@ -155,6 +125,10 @@ void RestartEngine::on_fd_ready(int fd) {
     return;
   }
   if (driver_.running() && fd == driver_.pidfd()) {
+    if (state_ == EngineState::kStarting) {
+      poll_start(Clock::now());
+      return;
+    }
     if (auto status = driver_.try_reap()) on_driver_gone(*status);
     return;
   }
@@ -207,85 +181,6 @@ void RestartEngine::schedule_or_give_up(FailureCause cause, bool clean_exit, con
   if (d.delay.count() == 0) restart_now();
 }
 
-Status RestartEngine::launch(abi::ResumeMode mode, uint32_t adopt_count, std::string* refused) {
-  reset_status_line();
-  abi::DriverLaunch& l = host_.control_block()->launch;
-  l.adopt_count = adopt_count;
-  l.incarnation = incarnation_;
-  abi::store_shared(l.resume_mode, static_cast<uint32_t>(mode));
-  if (standby_.running()) {
-    // Promotion: the standby has exec'd, linked and mapped everything already.
-    driver_ = std::move(standby_);
-    standby_ = ChildProcess{};
-    EventFd release = std::move(standby_release_);
-    release.signal();
-    ++counters_.standby_promotions;
-    spdlog::info("{}: promoting hot standby (pid {})", host_.device_name(), driver_.pid());
-  } else {
-    ULDD_TRY(spawn_driver(false, &driver_, nullptr));
-  }
-  return wait_running(kStartTimeout, refused);
-}
-
-void RestartEngine::restart_now() {
-  auto t0 = Clock::now();
-  ++incarnation_;
-  const policies::RestartPolicy& p = policy();
-  bool fail_inflight = p.inflight == policies::InflightAction::kFail;
-  // Failing in-flight requests needs a reset first: a live device could
-  // still DMA into their buffers after the shim reused them.
-  bool warm = p.recovery == policies::RecoveryMode::kWarm && !fail_inflight;
-  using Resend = DriverHost::Resend;
-  Resend cold_resend = fail_inflight ? Resend::kFail : Resend::kReissue;
-
-  auto resent = host_.prepare_successor(warm ? Resend::kAdopt : cold_resend);
-  if (!resent) {
-    exhausted("cannot prepare the shim: " + resent.error().describe(), FailureCause::kStartFailed);
-    return;
-  }
-  std::string refused;
-  uint64_t promotions_before = counters_.standby_promotions;
-  Status s = launch(warm ? abi::ResumeMode::kWarm : abi::ResumeMode::kCold, *resent, &refused);
-  outage_.standby = counters_.standby_promotions > promotions_before;
-  if (!s && !refused.empty()) {
-    ++counters_.warm_refused;
-    outage_.warm_refused = true;
-    warm = false;
-    spdlog::warn("{}: warm resume refused ({}); falling back to cold: device reset, {} request(s) reissued",
-                 host_.device_name(), refused, *resent);
-    resent = host_.prepare_successor(cold_resend);
-    if (!resent) {
-      exhausted("cannot prepare the shim: " + resent.error().describe(), FailureCause::kStartFailed);
-      return;
-    }
-    s = launch(abi::ResumeMode::kCold, *resent, &refused);
-  }
-  auto now = Clock::now();
-  if (!s) {
-    ++counters_.start_failures;
-    spdlog::error("{}", s.error().describe());
-    schedule_or_give_up(FailureCause::kStartFailed, false, s.error().describe());
-    return;
-  }
-  (warm ? counters_.restarts_warm : counters_.restarts_cold) += 1;
-  counters_.requests_resent += *resent;
-  counters_.last_detect_to_running = std::chrono::duration_cast<std::chrono::microseconds>(now - died_at_);
-  note_running(now);
-  awaiting_first_completion_ = true;
-  outage_.warm = warm;
-  outage_.new_pid = driver_.pid();
-  outage_.resent = *resent;
-  outage_.serving_at = now;
-  spdlog::info("{}: driver restarted {} (pid {}, start #{}): {} request(s) {}, detection to serving {:.2f} ms "
-               "(restart itself {:.2f} ms)",
-               host_.device_name(), warm ? "warm" : "cold", driver_.pid(), incarnation_, *resent,
-               fail_inflight ? "failed" : (warm ? "handed over for adoption" : "reissued"), ms(now - died_at_),
-               ms(now - t0));
-  // The next standby is started from tick() a little later: forking the
-  // supervisor now would compete for the CPU with the recovery it just did.
-  standby_retry_at_ = now + kStandbyRespawnDelay;
-}
-
 void RestartEngine::exhausted(const std::string& reason, FailureCause cause) {
   const policies::RestartPolicy& p = policy();
   state_ = EngineState::kFailed;
@@ -314,6 +209,7 @@ void RestartEngine::exhausted(const std::string& reason, FailureCause cause) {
 
 void RestartEngine::tick() {
   auto now = Clock::now();
+  if (state_ == EngineState::kStarting && now >= starting_.next_poll) poll_start(now);
   if (state_ == EngineState::kWaiting && now >= restart_at_) restart_now();
   if (state_ == EngineState::kServing && driver_.running() && !kill_cause_) {
     uint64_t beat = abi::load_shared(host_.control_block()->status.heartbeat);
@@ -368,6 +264,7 @@ Clock::time_point RestartEngine::next_deadline() const {
   auto now = Clock::now();
   Clock::time_point next = now + std::chrono::seconds(1);
   if (state_ == EngineState::kWaiting) next = std::min(next, restart_at_);
+  if (state_ == EngineState::kStarting) next = std::min(next, starting_.next_poll);
   if (state_ == EngineState::kServing) next = std::min(next, now + policy().heartbeat_interval);
   if (state_ == EngineState::kServing && policy().hot_standby && !standby_.running())
     next = std::min(next, standby_retry_at_);
@@ -376,8 +273,12 @@ Clock::time_point RestartEngine::next_deadline() const {
 
 void RestartEngine::set_policy(const policies::RestartPolicy& p) {
   bool had_standby = policy().hot_standby;
+  bool limits_changed = !(policy().limits == p.limits);
   tracker_.set_policy(p);
-  if (had_standby && !p.hot_standby && standby_.running()) standby_.terminate(std::chrono::milliseconds(500));
+  // A standby spawned under the old limits would be promoted with them; the
+  // next one is started from tick() under the new ones.
+  if (standby_.running() && ((had_standby && !p.hot_standby) || limits_changed))
+    standby_.terminate(std::chrono::milliseconds(500));
 }
 
 void RestartEngine::stop() {

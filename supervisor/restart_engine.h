@@ -6,7 +6,15 @@
 //            shim reporting a protocol violation (the engine SIGKILLs it);
 //   hold     the shim stops handing out descriptors and keeps queueing;
 //   restart  RestartTracker decides (delay with backoff and jitter, intensity
-//            per period) or declares the policy exhausted;
+//            per period) or declares the policy exhausted. The successor is
+//            spawned (with the current policy's [limits] in its sandbox) and
+//            the engine moves to kStarting without waiting: tick() polls the
+//            control block for kRunning and the pidfd reports a death, so the
+//            supervisor's loop keeps serving other devices meanwhile. A
+//            successor that dies before reporting running (a seccomp kill at
+//            start-up, a crash in its loader) or stays silent for the start
+//            timeout is a failure of cause kStartFailed and goes through the
+//            policy again like any other (backoff, intensity, exhausted);
 //   resume   warm: the shim resends every outstanding request flagged for
 //            adoption and the new driver adopts the device from the
 //            checkpoint; if the driver refuses (exit 6: bad checkpoint or
@@ -76,6 +84,7 @@ struct RecoveryCounters {
 enum class EngineState {
   kServing,    // a driver runs
   kWaiting,    // the driver died; a restart is scheduled
+  kStarting,   // a successor was spawned (or a standby released); not yet kRunning
   kFailed,     // policy exhausted (fail-device / run-hook): the device is failed
   kStopped,
 };
@@ -101,8 +110,13 @@ class RestartEngine {
   // From any thread (the shim's): the driver broke the protocol.
   void report_fault(const std::string& reason);
 
-  // A reloaded policy takes effect for the next decision (history is kept).
+  // A reloaded policy takes effect for the next decision (history is kept)
+  // and its [limits] for the next spawn (a hot standby started under other
+  // limits is replaced).
   void set_policy(const policies::RestartPolicy& policy);
+  // How long a successor may take to report kRunning before it is killed
+  // and counted as a start failure (default 10 s; tests shorten it).
+  void set_start_timeout(std::chrono::milliseconds timeout) { start_timeout_ = timeout; }
 
   EngineState state() const { return state_; }
   pid_t driver_pid() const { return driver_.running() ? driver_.pid() : -1; }
@@ -119,9 +133,16 @@ class RestartEngine {
   void on_driver_gone(int wait_status);
   void schedule_or_give_up(policies::FailureCause cause, bool clean_exit, const std::string& what);
   void restart_now();
-  Status launch(abi::ResumeMode mode, uint32_t adopt_count, std::string* refused);
+  // Spawns (or promotes) the successor and enters kStarting; never waits.
+  void begin_launch(bool warm, uint32_t resent);
+  Status launch(abi::ResumeMode mode, uint32_t adopt_count);
+  // kStarting: has the successor reported running, died, or timed out?
+  void poll_start(Clock::time_point now);
+  void on_started(Clock::time_point now);
+  void start_failed(const std::string& what);
   Status spawn_driver(bool standby, ChildProcess* out, EventFd* release);
-  Status wait_running(std::chrono::milliseconds timeout, std::string* refused);
+  // start() only: the first driver is waited for in place.
+  Status wait_running(std::chrono::milliseconds timeout);
   void start_standby();
   void exhausted(const std::string& reason, policies::FailureCause cause);
   void reset_status_line();
@@ -160,6 +181,17 @@ class RestartEngine {
   } outage_;
   void emit_event(int64_t first_completion_ns);
   Clock::time_point standby_retry_at_{};
+  // The launch in progress (kStarting).
+  struct Starting {
+    bool warm = false;       // a warm launch: an exit 6 means "refused", fall back to cold
+    bool fail_inflight = false;
+    uint32_t resent = 0;     // requests the shim queued for the successor
+    Clock::time_point t0{};  // restart_now() began
+    Clock::time_point deadline{};
+    Clock::time_point next_poll{};
+    std::chrono::microseconds pause{0};  // between polls: 20 us doubling to 500 us
+  } starting_;
+  std::chrono::milliseconds start_timeout_{10000};
   std::optional<int> stop_status_;
   ChildProcess hook_;  // on_exhausted = run-hook
 };

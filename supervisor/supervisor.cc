@@ -54,7 +54,13 @@ Status Supervisor::start() {
     disks_.push_back(std::move(dev.value()));
   }
   for (const auto& nic : config_.nics) {  // NICs: supervisor/nic_device.h
-    auto dev = NicDevice::start(nic, config_, bin_dir_);
+    auto policy = policies_->find(nic.policy);
+    if (!policy) {
+      stop();
+      return plain_error(nic.name + ": policy '" + nic.policy + "' is neither built in nor a file " +
+                         (config_.policy_dir / (nic.policy + ".toml")).string());
+    }
+    auto dev = NicDevice::start(nic, config_, bin_dir_, *policy);
     if (!dev) {
       stop();
       return dev.error();
@@ -80,6 +86,16 @@ void Supervisor::reload_policies() {
     d->set_policy(*policy);
     spdlog::info("SIGHUP: {}: policy '{}' reloaded from {}", d->name(), name, policy->source);
   }
+  for (auto& n : nics_) {
+    const std::string& name = config_.nics[static_cast<size_t>(&n - &nics_[0])].policy;
+    auto policy = policies_->find(name);
+    if (!policy) {
+      spdlog::error("SIGHUP: {}: policy '{}' no longer exists; keeping the one in use", n->name(), name);
+      continue;
+    }
+    n->set_policy(*policy);
+    spdlog::info("SIGHUP: {}: policy '{}' reloaded from {}", n->name(), name, policy->source);
+  }
 }
 
 int Supervisor::run() {
@@ -101,13 +117,18 @@ int Supervisor::run() {
     const size_t first_nic_fd = fds.size();
     std::vector<NicDevice*> nic_owner;
     for (auto& n : nics_) {
-      for (int fd : n->pidfds()) {
+      for (int fd : n->watched_fds()) {
         fds.push_back({fd, POLLIN, 0});
         nic_owner.push_back(n.get());
       }
+      next = std::min(next, n->next_deadline());
     }
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - clock::now());
-    ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 3'600'000)));
+    // Microseconds, not poll()'s milliseconds: a restarting driver's
+    // kRunning report is polled every 20..500 us (RestartEngine kStarting).
+    auto wait = std::chrono::ceil<std::chrono::microseconds>(next - clock::now());
+    int64_t wait_us = std::clamp<int64_t>(wait.count(), 0, int64_t{3'600'000'000});
+    timespec timeout{static_cast<time_t>(wait_us / 1'000'000), static_cast<long>(wait_us % 1'000'000 * 1000)};
+    ::ppoll(fds.data(), fds.size(), &timeout, nullptr);
 
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo si{};
@@ -125,7 +146,7 @@ int Supervisor::run() {
       if (fds[i].revents & (POLLIN | POLLHUP)) owner[i]->on_fd_ready(fds[i].fd);
     }
     for (size_t i = first_nic_fd; i < fds.size(); ++i) {
-      if (fds[i].revents & (POLLIN | POLLHUP)) nic_owner[i - first_nic_fd]->on_child_exit(fds[i].fd);
+      if (fds[i].revents & (POLLIN | POLLHUP)) nic_owner[i - first_nic_fd]->on_fd_ready(fds[i].fd);
     }
     for (auto& d : disks_) {
       d->tick();
@@ -133,6 +154,16 @@ int Supervisor::run() {
       std::optional<int> status = engine != nullptr ? engine->stop_supervisor_status() : std::nullopt;
       if (status) {
         spdlog::critical("{}: policy says stop the supervisor: exiting with status {}", d->name(), *status);
+        stop();
+        return *status;
+      }
+    }
+    for (auto& n : nics_) {
+      n->tick();
+      RestartEngine* engine = n->engine();
+      std::optional<int> status = engine != nullptr ? engine->stop_supervisor_status() : std::nullopt;
+      if (status) {
+        spdlog::critical("{}: policy says stop the supervisor: exiting with status {}", n->name(), *status);
         stop();
         return *status;
       }

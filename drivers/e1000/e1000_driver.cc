@@ -100,6 +100,7 @@ void E1000Driver::post_rx(const abi::NetDescriptor& d) {
 }
 
 void E1000Driver::ring_doorbells() {
+  if (!tx_deferred_.empty() || !rx_deferred_.empty()) submit_deferred();
   bool tx = tx_.doorbell_pending();
   bool rx = rx_.doorbell_pending();
   if (!tx && !rx && !checkpoint_dirty_) return;
@@ -130,19 +131,28 @@ size_t E1000Driver::take_pending(std::vector<abi::NetDescriptor>& pending, size_
 }
 
 size_t E1000Driver::reap_tx(std::span<abi::NetDescriptor> out) {
+  if (adopt_remaining_ > 0) return 0;  // a slot's buffer is not known yet
   size_t n = take_pending(tx_rejected_, tx_rejected_taken_, out);
   size_t got = tx_.reclaim(out.subspan(n));
   if (got != 0) {
     stats_.tx_completed += got;
-    checkpoint_dirty_ = true;
+    // Before the caller hands them to the shim: a checkpoint must not list
+    // a buffer the shim already has back (a warm successor would take it
+    // for stale, e1000_driver_adopt.cc).
+    commit_checkpoint();
+    publish_stats();
   }
   return n + got;
 }
 
 size_t E1000Driver::reap_rx(std::span<abi::NetDescriptor> out) {
+  if (adopt_remaining_ > 0) return 0;
   size_t n = take_pending(rx_rejected_, rx_rejected_taken_, out);
   size_t got = rx_.harvest(out.subspan(n), &stats_.rx);
-  if (got != 0) checkpoint_dirty_ = true;
+  if (got != 0) {
+    commit_checkpoint();  // as in reap_tx()
+    publish_stats();
+  }
   return n + got;
 }
 

@@ -20,8 +20,9 @@
 // Everything the device writes back is bound-checked (e1000_rx_ring.h).
 //
 // Checkpoint (e1000_checkpoint.h): committed in ring_doorbells() before any
-// doorbell is written, and there also after reaps moved the ring heads, so the
-// checkpoint always lists every descriptor the device may own.
+// doorbell is written, and by every reap that moved a ring head before the
+// buffers go back, so the checkpoint always lists every descriptor the device
+// may own and none the shim already has back.
 #pragma once
 
 #include <chrono>
@@ -54,6 +55,8 @@ struct E1000DriverStats {
   uint64_t rx_posted = 0;     // buffers posted to the device
   E1000RxCounters rx;         // frames / frame errors / device faults on receive
   uint64_t rx_overruns = 0;   // ICR.RXO seen: the device dropped frames, no free descriptor
+  uint64_t adopted = 0;       // warm resume: buffers taken over in the device's rings
+  uint64_t resubmitted = 0;   // warm resume: resent buffers the device did not have
   uint64_t link_changes = 0;  // ICR.LSC seen
   uint64_t device_errors() const { return rx.device_faults; }
 };
@@ -76,8 +79,29 @@ class E1000Driver {
   // both rings, RCTL, TCTL, ITR and IMS. Blocks for at most ~100 ms.
   Status bring_up();
 
+  // Warm start (abi::ResumeMode::kWarm, e1000_driver_adopt.cc): takes over a
+  // running e1000 and the buffers a dead predecessor left in its rings,
+  // without writing a register. The newest valid checkpoint slot must match
+  // the config and the layout this driver computes, and the registers must
+  // show the device as bring_up() left it (CTRL/RCTL/TCTL, ring bases and
+  // lengths, RDT/TDT equal to the checkpoint's tails or lagging them inside
+  // its posted ranges, heads between those). Then expects exactly
+  // `adopt_count` kNetFlagAdopt descriptors via take_adopted(): a buffer the
+  // checkpoint shows in a posted slot is adopted there, any other is posted /
+  // transmitted afresh once all have arrived.
+  // Until then nothing is reaped, posted or rung.
+  Status adopt(uint32_t adopt_count);
+  bool adopting() const { return adopt_remaining_ > 0; }
+  // One flagged descriptor from tx_request (`tx`) or rx_free.
+  void take_adopted(const abi::NetDescriptor& d, bool tx);
+  // Ok while the adoption is consistent; an error once all adopt_count
+  // arrived and the checkpoint lists a posted buffer the shim did not resend
+  // (stale checkpoint: the device could DMA into a reused buffer), or an
+  // adopted descriptor disagrees with the ring. The device was not touched.
+  Status adoption_status() const { return adoption_error_; }
+
   // --- transmit ---
-  uint32_t tx_free_slots() const { return tx_.free_slots(); }
+  uint32_t tx_free_slots() const { return tx_deferred_.empty() ? tx_.free_slots() : 0; }
   // Validates `d` and writes its TX descriptor (doorbell deferred). An invalid
   // descriptor, or one beyond tx_free_slots(), returns on reap_tx() as kDropped.
   void transmit(const abi::NetDescriptor& d);
@@ -86,7 +110,7 @@ class E1000Driver {
   size_t reap_tx(std::span<abi::NetDescriptor> out);
 
   // --- receive ---
-  uint32_t rx_free_slots() const { return rx_.free_slots(); }
+  uint32_t rx_free_slots() const { return rx_deferred_.empty() ? rx_.free_slots() : 0; }
   // Validates `d` (an empty buffer, d.len = its capacity) and posts it. An
   // invalid one, or one beyond rx_free_slots(), returns on reap_rx() as kDropped.
   void post_rx(const abi::NetDescriptor& d);
@@ -94,7 +118,8 @@ class E1000Driver {
   size_t reap_rx(std::span<abi::NetDescriptor> out);
 
   // Commits the checkpoint if anything changed, then writes TDT and RDT, each
-  // only if descriptors were staged since the last call.
+  // only if descriptors were staged since the last call. After a warm
+  // adoption it first stages what was deferred, as ring space allows.
   void ring_doorbells();
 
   // Interrupt line: readable when the device interrupts.
@@ -119,7 +144,17 @@ class E1000Driver {
   E1000Driver(uio::UioDevice& dev, const abi::DriverConfig& cfg, abi::ControlBlock* cb,
               abi::CheckpointRegion* ckpt);
 
+  // The receive configuration bring_up() programs and adopt() expects.
+  static constexpr uint32_t kRctl = e1000::rctl::kEnable | e1000::rctl::kBroadcastAccept |
+                                    e1000::rctl::kBsize2048 | e1000::rctl::kStripCrc;
+
   bool buffer_ok(uint64_t iova, uint32_t len) const;
+  Status check_adoptable_registers(const E1000Checkpoint& c, uint32_t* rdt, uint32_t* tdt) const;
+  Status load_checkpoint(E1000Checkpoint* out) const;
+  Status check_checkpoint(const E1000Checkpoint& c) const;
+  bool adopt_into_ring(const abi::NetDescriptor& d, bool tx);
+  void finish_adoption();
+  void submit_deferred();
   Status reset();
   Status read_mac();
   Result<uint16_t> read_eeprom(uint32_t word);
@@ -149,6 +184,13 @@ class E1000Driver {
   bool checkpoint_dirty_ = false;
   uint64_t epoch_ = 0;
   uint32_t next_slot_ = 0;
+
+  // Warm resume (e1000_driver_adopt.cc). awaiting: per slot, 1 while the
+  // checkpoint lists a buffer there that no flagged descriptor named yet.
+  uint32_t adopt_remaining_ = 0;
+  std::vector<uint8_t> rx_awaiting_, tx_awaiting_;
+  std::vector<abi::NetDescriptor> rx_deferred_, tx_deferred_;  // resent, not in the device
+  Status adoption_error_;
 
   E1000DriverStats stats_;
 };

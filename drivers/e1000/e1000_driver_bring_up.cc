@@ -14,11 +14,9 @@ namespace uldd::drivers {
 namespace {
 
 constexpr uint64_t kPage = 4096;
-// The receive configuration of every bring-up: enabled, broadcasts accepted
-// (ARP), 2048-byte buffers, the CRC stripped so rx_done lengths are frame
-// lengths the TAP can take as they are.
-constexpr uint32_t kRctl = e1000::rctl::kEnable | e1000::rctl::kBroadcastAccept |
-                           e1000::rctl::kBsize2048 | e1000::rctl::kStripCrc;
+// The receive configuration of every bring-up (E1000Driver::kRctl): enabled,
+// broadcasts accepted (ARP), 2048-byte buffers, the CRC stripped so rx_done
+// lengths are frame lengths the TAP can take as they are.
 // Frames delivered, TX descriptors written back, frames dropped for lack of
 // descriptors (counted), link changes.
 constexpr uint32_t kInterruptCauses = e1000::icr::kRxTimer | e1000::icr::kTxDescWritten |

@@ -59,7 +59,31 @@ Status E1000DriverLoop::fail(const Error& e) {
   return e;
 }
 
+// Warm resume: only kNetFlagAdopt descriptors are taken (the shim puts them
+// first in each ring), whatever the device rings' room, until the driver has
+// all it was promised; anything unflagged waits in its ring.
+Status E1000DriverLoop::take_adopted(bool* did_work) {
+  bool corrupt = false;
+  for (int dir = 0; dir < 2 && driver_.adopting(); ++dir) {
+    bool tx = dir == 0;
+    abi::SpscConsumer<abi::NetDescriptor>& ring = tx ? tx_requests_ : rx_free_;
+    uint32_t ready = ring.available(&corrupt);
+    if (corrupt)
+      return plain_error(std::string(tx ? "tx_request" : "rx_free") +
+                         " ring: producer tail is more than capacity ahead");
+    uint32_t n = 0;
+    while (n < ready && driver_.adopting() && (ring.peek(n).status & abi::kNetFlagAdopt) != 0)
+      driver_.take_adopted(ring.peek(n++), tx);
+    if (n != 0) {
+      if (ring.release(n)) kick_shim_ = true;
+      *did_work = true;
+    }
+  }
+  return driver_.adoption_status();
+}
+
 Status E1000DriverLoop::take_requests(bool* did_work) {
+  if (driver_.adopting()) return take_adopted(did_work);
   bool corrupt = false;
   if (!stopping_) {
     uint32_t ready = tx_requests_.available(&corrupt);
@@ -130,11 +154,12 @@ Status E1000DriverLoop::sleep() {
     raced = rx_done_.ring.prepare_wait_for_space();
     rx_waiting = !raced;
   }
-  if (!raced && !stopping_ && driver_.tx_free_slots() > 0) {
+  bool adopting = driver_.adopting();
+  if (!raced && !stopping_ && (adopting || driver_.tx_free_slots() > 0)) {
     raced = tx_requests_.prepare_sleep();
     tx_armed = !raced;
   }
-  if (!raced && driver_.rx_free_slots() > 0) {
+  if (!raced && (adopting || driver_.rx_free_slots() > 0)) {
     raced = rx_free_.prepare_sleep();
     rx_armed = !raced;
   }
@@ -152,7 +177,9 @@ Status E1000DriverLoop::sleep() {
   // Half the heartbeat interval: the beat after the sleep is still in time.
   auto us = std::max<int64_t>(options_.heartbeat_interval.count() / 2, 1000);
   timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
-  int r = ::ppoll(fds, 2, &ts, options_.sleep_sigmask);
+  // While adopting, the interrupt is left pending: taking it reads ICR, and
+  // a refusal must leave the device untouched.
+  int r = ::ppoll(fds, adopting ? 1 : 2, &ts, options_.sleep_sigmask);
   int saved_errno = errno;
   unarm();
   if (r < 0) {
@@ -162,14 +189,16 @@ Status E1000DriverLoop::sleep() {
   }
   if (r == 0) return driver_.check_device();  // idle: a cheap look at STATUS
   if ((fds[0].revents & POLLIN) != 0) drain_eventfd(driver_wake_fd_);
-  if ((fds[1].revents & POLLIN) != 0) ULDD_TRY(driver_.on_interrupt());
+  if (!adopting && (fds[1].revents & POLLIN) != 0) ULDD_TRY(driver_.on_interrupt());
   if (((fds[0].revents | fds[1].revents) & (POLLERR | POLLNVAL)) != 0)
     return plain_error("ppoll: driver-wake or irq fd reports an error");
   return {};
 }
 
 Status E1000DriverLoop::run() {
-  set_state(abi::DriverState::kRunning);
+  // A warm start reports running only once every promised buffer is adopted
+  // (a refusal before that is the engine's "warm resume refused").
+  bool running = false;
   auto drain_deadline = std::chrono::steady_clock::time_point::max();
   auto reap_tx = [this](std::span<abi::NetDescriptor> out) { return driver_.reap_tx(out); };
   auto reap_rx = [this](std::span<abi::NetDescriptor> out) { return driver_.reap_rx(out); };
@@ -182,10 +211,16 @@ Status E1000DriverLoop::run() {
       drain_deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
       spdlog::info("stopping: draining {} TX buffer(s)", driver_.tx_outstanding());
     }
+    if (!running && !driver_.adopting()) {
+      set_state(abi::DriverState::kRunning);
+      running = true;
+    }
     bool did_work = false;
-    // Reap first: harvested RX slots can be re-posted in the same batch.
-    Status s = post_done(tx_done_, reap_tx, "tx_done", &did_work);
-    if (s) s = post_done(rx_done_, reap_rx, "rx_done", &did_work);
+    // Reap first: harvested RX slots can be re-posted in the same batch. Not
+    // while adopting: a slot is only echoed once its buffer is known.
+    Status s;
+    if (running) s = post_done(tx_done_, reap_tx, "tx_done", &did_work);
+    if (s && running) s = post_done(rx_done_, reap_rx, "rx_done", &did_work);
     if (s) s = take_requests(&did_work);
     if (!s) return fail(s.error());
     driver_.ring_doorbells();
@@ -197,6 +232,10 @@ Status E1000DriverLoop::run() {
       kick_shim_ = false;
     }
     if (stopping_) {
+      if (!running) {
+        spdlog::info("stopped while adopting; the device is left as it was");
+        return {};
+      }
       if (driver_.tx_outstanding() == 0 && tx_done_.empty() && rx_done_.empty()) {
         spdlog::info("stopped: no TX buffer in flight; RX buffers left posted in the device");
         return {};

@@ -21,6 +21,11 @@
 // sleeps at most half the heartbeat interval; a ring index moved impossibly
 // by the peer is a fatal protocol violation (state kFailed, last_error).
 //
+// Warm resume (E1000Driver::adopt): until the driver has every kNetFlagAdopt
+// descriptor it was promised, only flagged descriptors are taken, nothing is
+// reaped, the interrupt is left pending, and the state stays kInitializing;
+// a refusal returns the driver's adoption error (exit 6 in the process).
+//
 // Stopping (request_stop()): no new TX requests are taken; TX buffers in the
 // device are reclaimed for up to drain_timeout; posted RX buffers stay with
 // the device (the next driver's cold start hands them back via the shim).
@@ -77,6 +82,7 @@ class E1000DriverLoop {
   };
 
   Status take_requests(bool* did_work);
+  Status take_adopted(bool* did_work);
   template <class Reap>
   Status post_done(DoneRing& done, Reap reap, const char* ring_name, bool* did_work);
   uint32_t flush_backlog(DoneRing& done, bool* corrupt);

@@ -4,15 +4,23 @@
 // NIC up, and serves the shim's four net rings with E1000DriverLoop until
 // SIGTERM/SIGINT.
 //
-//   uldd-e1000-driver --uio=emulated --device NAME
+//   uldd-e1000-driver --uio=emulated --device NAME [--standby]
 //     fd 3 control block, 4 net ring region (abi/net_ring_region.h),
 //     5 checkpoint, 6 driver-wake eventfd, 7 shim-wake eventfd, 8 DMA memfd,
-//     9 BAR0 memfd, 10 IRQ eventfd, 11 doorbell eventfd (emulated backend)
+//     9 BAR0 memfd, 10 IRQ eventfd, 11 doorbell eventfd (emulated backend),
+//     12 standby release eventfd (--standby only)
 //   --uio=kernel is accepted but the kernel backend is not built in yet.
 //
-// Only cold starts (DriverLaunch::resume_mode == kCold): a warm launch is
-// refused with exit code 4 rather than silently reset, so the supervisor's
-// fallback to cold knows that every buffer it handed out must be reclaimed.
+// Cold start (DriverLaunch::resume_mode == kCold): the device is reset and
+// the shim reissues what the dead driver held. Warm start (kWarm): the
+// running device and the buffers in its rings are adopted from the
+// checkpoint (E1000Driver::adopt, e1000_driver_adopt.cc); if anything fails
+// to agree the driver exits 6 before writing to the device — the status the
+// restart engine reads as "warm resume refused" and answers with a cold
+// start at once, whose shim preparation quarantines what the device may
+// still hold. A hot standby (--standby)
+// maps and checks its regions, then waits on fd 12 writing nothing until
+// promoted; only then does it map the device (see run()).
 //
 // Exit codes (the same as uldd-nvme-driver's):
 //   0  stopped by SIGTERM/SIGINT: TX buffers drained (or the drain timeout
@@ -22,9 +30,11 @@
 //   2  bad command line
 //   3  bad environment: a required fd is not open, or a region fails its
 //      magic/version/layout/config check
-//   4  device bring-up failed (reset, MAC, rings), or warm resume requested
-//      (DriverStatus: state kFailed, last_error)
+//   4  device bring-up failed (reset, MAC, rings) (DriverStatus: state
+//      kFailed, last_error)
 //   5  the requested UIO backend is not available in this build
+//   6  warm resume refused: the checkpoint, the registers or the resent
+//      buffers do not agree (the supervisor falls back to cold)
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -45,6 +55,7 @@
 #include "drivers/e1000/e1000_dma_layout.h"
 #include "drivers/e1000/e1000_driver.h"
 #include "drivers/e1000/e1000_driver_loop.h"
+#include "drivers/standby_release.h"
 #include "uio/emulated_uio.h"
 
 namespace {
@@ -58,6 +69,7 @@ enum ExitCode : int {
   kExitEnvironment = 3,
   kExitBringUp = 4,
   kExitBackendUnavailable = 5,
+  kExitWarmRefused = 6,
 };
 
 std::atomic<bool> g_stop{false};
@@ -88,6 +100,8 @@ const char* fd_role(int fd) {
       return "UIO IRQ";
     case abi::kFdUioAux:
       return "UIO aux (doorbell eventfd / PCI config)";
+    case abi::kFdStandbyRelease:
+      return "standby release eventfd";
     default:
       return "?";
   }
@@ -109,7 +123,6 @@ struct Attached {
   UniqueFd shim_wake;
   abi::NetRingRegionView ring_view{};
   abi::DriverConfig config{};
-  uint32_t resume_mode = 0;
 };
 
 // Maps fds 3..5 and checks each region; returns "" or what is wrong.
@@ -126,7 +139,6 @@ std::string attach_regions(Attached* a) {
     return "control block: ABI version " + std::to_string(version) + ", expected " +
            std::to_string(abi::kAbiVersion);
   std::memcpy(&a->config, &block->config, sizeof a->config);  // copied once, then checked
-  a->resume_mode = abi::load_shared(block->launch.resume_mode);
 
   auto rings = SharedMemory::attach(UniqueFd(abi::kFdRingRegion), sizeof(abi::NetRingRegionHeader),
                                     "net ring region");
@@ -148,13 +160,7 @@ std::string attach_regions(Attached* a) {
   return "";
 }
 
-int refuse(abi::ControlBlock* cb, const std::string& what, int code) {
-  spdlog::critical("{}", what);
-  abi::record_driver_failure(cb, what);
-  return code;
-}
-
-int run(const std::string& backend, const std::string& device) {
+int run(const std::string& backend, const std::string& device, bool standby) {
   setup_logging(device);
 
   // SIGTERM/SIGINT stay blocked except while the loop sleeps (ppoll), so a
@@ -172,7 +178,8 @@ int run(const std::string& backend, const std::string& device) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
 
-  for (int fd = abi::kFdControlBlock; fd < abi::kDriverFdCount; ++fd) {
+  int last_fd = standby ? abi::kFdStandbyRelease : abi::kDriverFdCount - 1;
+  for (int fd = abi::kFdControlBlock; fd <= last_fd; ++fd) {
     if (::fcntl(fd, F_GETFD) < 0) {
       spdlog::critical(
           "fd {} ({}) is not open: uldd-e1000-driver must be spawned by uldd-supervisor "
@@ -188,33 +195,62 @@ int run(const std::string& backend, const std::string& device) {
     return kExitEnvironment;
   }
   auto* cb = a.control.as<abi::ControlBlock>();
-  abi::store_shared(cb->status.pid, static_cast<int32_t>(::getpid()));
-  abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));
+  // A standby must not write the control block before it is promoted: the
+  // active driver owns DriverStatus until then.
+  auto refuse = [&](const std::string& what, int code) {
+    spdlog::critical("{}", what);
+    if (!standby) abi::record_driver_failure(cb, what);
+    return code;
+  };
+  if (!standby) {
+    abi::store_shared(cb->status.pid, static_cast<int32_t>(::getpid()));
+    abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));
+  }
 
   if (backend == "kernel")
-    return refuse(cb, "--uio=kernel: the kernel UIO backend is not built into this binary yet",
+    return refuse("--uio=kernel: the kernel UIO backend is not built into this binary yet",
                   kExitBackendUnavailable);
+  // A standby maps the device only once promoted: the e1000's emulated BAR
+  // carries a posted-write log (uio/mmio_sideband.h) whose tail EmulatedUio
+  // copies at attach, and the active driver moves that tail meanwhile.
+  if (standby) {
+    if (!drivers::wait_for_standby_release(g_stop, &sleep_mask)) return kExitStopped;
+    standby = false;
+    abi::store_shared(cb->status.pid, static_cast<int32_t>(::getpid()));
+    abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));
+  }
   auto dev = uio::EmulatedUio::attach(UniqueFd(abi::kFdUioBar), UniqueFd(abi::kFdDma),
                                       UniqueFd(abi::kFdUioIrq), UniqueFd(abi::kFdUioAux));
-  if (!dev) return refuse(cb, "refusing to start: " + dev.error().describe(), kExitEnvironment);
+  if (!dev) return refuse("refusing to start: " + dev.error().describe(), kExitEnvironment);
   bad = drivers::check_e1000_config(a.config, dev.value()->dma().size());
-  if (!bad.empty()) return refuse(cb, "refusing to start: " + bad, kExitEnvironment);
-  if (a.resume_mode != static_cast<uint32_t>(abi::ResumeMode::kCold))
-    return refuse(cb, "warm resume is not implemented by uldd-e1000-driver (cold only)",
-                  kExitBringUp);
+  if (!bad.empty()) return refuse("refusing to start: " + bad, kExitEnvironment);
 
   auto driver = drivers::E1000Driver::create(*dev.value(), a.config, cb,
                                              a.checkpoint.as<abi::CheckpointRegion>());
-  if (!driver)
-    return refuse(cb, "refusing to start: " + driver.error().describe(), kExitEnvironment);
+  if (!driver) return refuse("refusing to start: " + driver.error().describe(), kExitEnvironment);
+
+  // How to start is read once, after a standby's promotion (the supervisor
+  // writes it just before).
+  abi::DriverLaunch launch;
+  std::memcpy(&launch, &cb->launch, sizeof launch);
+  bool warm = launch.resume_mode == static_cast<uint32_t>(abi::ResumeMode::kWarm);
+  if (!warm && launch.resume_mode != static_cast<uint32_t>(abi::ResumeMode::kCold))
+    return refuse("warm resume refused: unknown resume mode " + std::to_string(launch.resume_mode),
+                  kExitWarmRefused);
   spdlog::info(
       "backend {}, {} RX / {} TX descriptors, buffers {} B, net rings tx {} rx {}, "
-      "driver area {} of {} bytes",
+      "driver area {} of {} bytes, {} start #{}",
       dev.value()->backend_name(), a.config.nic_rx_descriptors, a.config.nic_tx_descriptors,
       a.config.max_transfer, a.ring_view.header.tx_capacity, a.ring_view.header.rx_capacity,
-      driver.value()->layout().total_size, a.config.dma_driver_area_size);
-  Status up = driver.value()->bring_up();
-  if (!up) return refuse(cb, "device bring-up failed: " + up.error().describe(), kExitBringUp);
+      driver.value()->layout().total_size, a.config.dma_driver_area_size, warm ? "warm" : "cold",
+      launch.incarnation);
+  if (warm) {
+    Status adopted = driver.value()->adopt(launch.adopt_count);
+    if (!adopted) return refuse(adopted.error().describe(), kExitWarmRefused);
+  } else {
+    Status up = driver.value()->bring_up();
+    if (!up) return refuse("device bring-up failed: " + up.error().describe(), kExitBringUp);
+  }
 
   drivers::E1000DriverLoop::Options opts;
   opts.heartbeat_interval = std::chrono::microseconds(a.config.heartbeat_interval_us);
@@ -225,6 +261,7 @@ int run(const std::string& backend, const std::string& device) {
   if (g_stop.load()) loop.request_stop();
   Status s = loop.run();
   g_loop.store(nullptr);
+  if (!driver.value()->adoption_status()) return kExitWarmRefused;  // before touching the device
   if (!s) return kExitRuntimeFailure;
   return kExitStopped;
 }
@@ -240,11 +277,14 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"emulated", "kernel"}));
   app.add_option("--device", device, "device name, used in log lines")->required();
+  bool standby = false;
+  app.add_flag("--standby", standby,
+               "hot standby: attach, then wait on fd 12 until promoted by the supervisor");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
-  return run(backend, device);
+  return run(backend, device, standby);
 }

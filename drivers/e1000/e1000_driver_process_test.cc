@@ -6,7 +6,12 @@
 // tx_request onto the wire, frames from the wire come back on rx_done, byte
 // for byte; SIGTERM stops the driver with exit code 0. Also: the refusal exit
 // codes for a bad command line and for a disk ring region handed to a NIC
-// driver.
+// driver; a warm launch with nothing to adopt refused with exit 6 (the
+// restart engine's "warm refused"); a warm restart after SIGKILL that adopts
+// the dead driver's RX buffers, frames received meanwhile included; and a
+// cold restart after SIGKILL, where the successor's device
+// reset must make the device forget the dead driver's RX buffers (the NIC
+// shim's quarantine relies on it).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -15,7 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -228,6 +235,174 @@ TEST_F(E1000DriverProcessTest, FramesFlowBothWaysAndSigtermStopsCleanly) {
   auto* ck = checkpoint_.as<abi::CheckpointRegion>();
   EXPECT_TRUE(ck->slots[0].epoch != 0 || ck->slots[1].epoch != 0);
   EXPECT_EQ(ck->slots[0].device_class, abi::kCheckpointClassE1000);
+}
+
+TEST_F(E1000DriverProcessTest, WarmLaunchWithoutACheckpointIsRefusedWithExitCode6) {
+  // Nothing to adopt from (no checkpoint slot validates): refused before the
+  // device is touched, the status the engine reads as "warm resume refused".
+  abi::store_shared(cb()->launch.resume_mode, static_cast<uint32_t>(abi::ResumeMode::kWarm));
+  pid_ = spawn_driver(driver_fds(), {"--uio=emulated", "--device", "nic-test"});
+  EXPECT_EQ(wait_exit(pid_, 5000ms), 6);
+  pid_ = -1;
+  std::string why(cb()->status.last_error,
+                  strnlen(cb()->status.last_error, sizeof cb()->status.last_error));
+  EXPECT_NE(why.find("warm resume"), std::string::npos) << why;
+  EXPECT_NE(why.find("checkpoint"), std::string::npos) << why;
+}
+
+TEST_F(E1000DriverProcessTest, WarmRestartAfterSigkillAdoptsTheDeadDriversRxBuffers) {
+  auto wait_running = [&] {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (abi::load_shared(cb()->status.state) !=
+           static_cast<uint32_t>(abi::DriverState::kRunning)) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(1ms);
+    }
+    return true;
+  };
+  abi::NetRingRegionView view{rings_.data(), header_};
+  pid_ = spawn_driver(driver_fds(), {"--uio=emulated", "--device", "nic-test"});
+  ASSERT_TRUE(wait_running());
+  auto rx_free = view.producer(NetRing::kRxFree);
+  for (uint16_t k = 0; k < 16; ++k)
+    rx_free.stage(k, NetDescriptor{iova(100 + k), kBufferBytes, static_cast<uint16_t>(100 + k), 0});
+  rx_free.publish(16);
+  driver_wake_.signal();
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (abi::ring_detail::load(view.indices(NetRing::kRxFree)->consumer.head,
+                                std::memory_order_acquire) != 16)
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+  std::this_thread::sleep_for(20ms);
+  ::kill(pid_, SIGKILL);
+  EXPECT_EQ(wait_exit(pid_, 5000ms), 128 + SIGKILL);
+
+  // The device keeps receiving into the dead driver's buffers.
+  std::vector<std::vector<std::byte>> in;
+  auto send_from_wire = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      in.push_back(frame(100 + 90 * in.size(), static_cast<uint8_t>(50 + in.size())));
+      ASSERT_EQ(::write(peer_.get(), in.back().data(), in.back().size()),
+                static_cast<ssize_t>(in.back().size()));
+    }
+  };
+  send_from_wire(3);
+  std::this_thread::sleep_for(50ms);
+
+  // What the supervisor does for a warm start: zero the ring indices, resend
+  // every buffer the dead driver held flagged, launch warm with their count.
+  std::memset(rings_.data() + abi::kNetRingIndicesOffset, 0,
+              abi::kNetRingCount * sizeof(abi::RingIndices));
+  rx_free = view.producer(NetRing::kRxFree);
+  for (uint16_t k = 0; k < 16; ++k)
+    rx_free.stage(k, NetDescriptor{iova(100 + k), kBufferBytes, static_cast<uint16_t>(100 + k),
+                                   abi::kNetFlagAdopt});
+  rx_free.publish(16);
+  abi::store_shared(cb()->launch.resume_mode, static_cast<uint32_t>(abi::ResumeMode::kWarm));
+  abi::store_shared(cb()->launch.adopt_count, 16u);
+  abi::store_shared(cb()->status.state, static_cast<uint32_t>(abi::DriverState::kSpawned));
+  pid_ = spawn_driver(driver_fds(), {"--uio=emulated", "--device", "nic-test"});
+  ASSERT_TRUE(wait_running()) << cb()->status.last_error;
+  send_from_wire(2);
+
+  auto rx_done = view.consumer(NetRing::kRxDone);
+  uint32_t got = 0;
+  deadline = std::chrono::steady_clock::now() + 10s;
+  while (got < 5 && std::chrono::steady_clock::now() < deadline) {
+    uint32_t n = rx_done.available();
+    for (uint32_t i = 0; i < n; ++i) {
+      NetDescriptor d = rx_done.peek(i);
+      ASSERT_EQ(d.buffer_id, 100 + got + i);  // the adopted buffers, in ring order
+      ASSERT_EQ(d.status, static_cast<uint16_t>(abi::NetStatus::kOk));
+      ASSERT_EQ(d.len, in[got + i].size());
+      EXPECT_EQ(0, std::memcmp(dma_.data() + d.iova, in[got + i].data(), d.len));
+    }
+    got += n;
+    rx_done.release(n);
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(got, 5u) << "frames received while the driver was dead are delivered";
+
+  // TX works on the adopted ring.
+  auto tx_request = view.producer(NetRing::kTxRequest);
+  auto out = frame(300, 9);
+  std::memcpy(dma_.data() + iova(7), out.data(), out.size());
+  tx_request.stage(0, NetDescriptor{iova(7), static_cast<uint32_t>(out.size()), 7, 0});
+  tx_request.publish(1);
+  driver_wake_.signal();
+  EXPECT_EQ(peer_receive(5s), out);
+  ASSERT_EQ(::kill(pid_, SIGTERM), 0);
+  EXPECT_EQ(wait_exit(pid_, 5000ms), 0);
+  pid_ = -1;
+}
+
+TEST_F(E1000DriverProcessTest, ColdRestartAfterSigkillForgetsTheDeadDriversRxBuffers) {
+  auto wait_running = [&] {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (abi::load_shared(cb()->status.state) !=
+           static_cast<uint32_t>(abi::DriverState::kRunning)) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(1ms);
+    }
+    return true;
+  };
+  abi::NetRingRegionView view{rings_.data(), header_};
+  pid_ = spawn_driver(driver_fds(), {"--uio=emulated", "--device", "nic-test"});
+  ASSERT_TRUE(wait_running());
+  auto rx_free = view.producer(NetRing::kRxFree);
+  for (uint16_t k = 0; k < 16; ++k)
+    rx_free.stage(k, NetDescriptor{iova(100 + k), kBufferBytes, static_cast<uint16_t>(100 + k), 0});
+  rx_free.publish(16);
+  driver_wake_.signal();
+  // The driver took them (and rang RDT in the same batch).
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (abi::ring_detail::load(view.indices(NetRing::kRxFree)->consumer.head,
+                                std::memory_order_acquire) != 16)
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+  std::this_thread::sleep_for(20ms);
+  ::kill(pid_, SIGKILL);
+  EXPECT_EQ(wait_exit(pid_, 5000ms), 128 + SIGKILL);
+
+  // What the supervisor does: the dead driver's buffers get a pattern that
+  // must survive, the ring indices are zeroed, the successor starts cold.
+  for (uint16_t k = 100; k < 116; ++k) std::memset(dma_.data() + iova(k), 0xab, kBufferBytes);
+  std::memset(rings_.data() + abi::kNetRingIndicesOffset, 0,
+              abi::kNetRingCount * sizeof(abi::RingIndices));
+  abi::store_shared(cb()->status.state, static_cast<uint32_t>(abi::DriverState::kSpawned));
+  pid_ = spawn_driver(driver_fds(), {"--uio=emulated", "--device", "nic-test"});
+  ASSERT_TRUE(wait_running()) << cb()->status.last_error;
+  rx_free = view.producer(NetRing::kRxFree);
+  auto rx_done = view.consumer(NetRing::kRxDone);
+  for (uint16_t k = 0; k < 16; ++k)
+    rx_free.stage(k, NetDescriptor{iova(200 + k), kBufferBytes, static_cast<uint16_t>(200 + k), 0});
+  rx_free.publish(16);
+  driver_wake_.signal();
+  std::this_thread::sleep_for(20ms);
+  std::vector<std::vector<std::byte>> in;
+  for (uint8_t k = 0; k < 10; ++k) {
+    in.push_back(frame(100 + 90 * k, static_cast<uint8_t>(50 + k)));
+    ASSERT_EQ(::write(peer_.get(), in.back().data(), in.back().size()),
+              static_cast<ssize_t>(in.back().size()));
+  }
+  uint32_t got = 0;
+  deadline = std::chrono::steady_clock::now() + 10s;
+  while (got < 10 && std::chrono::steady_clock::now() < deadline) {
+    uint32_t n = rx_done.available();
+    for (uint32_t i = 0; i < n; ++i) {
+      NetDescriptor d = rx_done.peek(i);
+      ASSERT_EQ(d.buffer_id, 200 + got + i);  // only the successor's buffers
+      ASSERT_EQ(d.len, in[got + i].size());
+      EXPECT_EQ(0, std::memcmp(dma_.data() + d.iova, in[got + i].data(), d.len));
+    }
+    got += n;
+    rx_done.release(n);
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(got, 10u);
+  for (uint16_t k = 100; k < 116; ++k) {
+    const std::byte* b = dma_.data() + iova(k);
+    EXPECT_TRUE(std::all_of(b, b + kBufferBytes, [](std::byte x) { return x == std::byte{0xab}; }))
+        << "the reset device wrote into dead driver's buffer " << k;
+  }
 }
 
 TEST_F(E1000DriverProcessTest, RefusesADiskRingRegionWithExitCode3) {

@@ -16,6 +16,25 @@ void E1000RxRing::attach(e1000::RxDescriptor* descs, uint32_t size, uint32_t max
   std::memset(static_cast<void*>(descs_), 0, sizeof(e1000::RxDescriptor) * size);
 }
 
+void E1000RxRing::restore(e1000::RxDescriptor* descs, uint32_t size, uint32_t max_frame,
+                          uint32_t next, uint32_t tail, uint32_t told) {
+  descs_ = descs;
+  size_ = size;
+  max_frame_ = max_frame;
+  next_ = next;
+  tail_ = tail;
+  posted_count_ = (tail + size - next) % size;
+  unrung_ = (tail + size - told) % size;
+  in_fragment_ = false;
+  posted_.assign(size, abi::NetDescriptor{});
+}
+
+uint64_t E1000RxRing::slot_address(uint32_t slot) const {
+  uint64_t a;
+  std::memcpy(&a, &descs_[slot].buffer_addr, sizeof a);
+  return a;
+}
+
 void E1000RxRing::post(const abi::NetDescriptor& d, uint64_t device_address) {
   e1000::RxDescriptor r{};
   r.buffer_addr = device_address;  // status 0: DD clear until the device fills it

@@ -51,6 +51,18 @@ class E1000RxRing {
   // Copies out, in order, the buffers the device filled; returns how many.
   size_t harvest(std::span<abi::NetDescriptor> out, E1000RxCounters* counters);
 
+  // Warm resume (e1000_driver_adopt.cc): takes over a ring the device still
+  // uses, with slots [next, tail) posted, of which [next, told) were told to
+  // the device (told = RDT; the rest go with the next doorbell). The
+  // descriptors are left as they are (the device may be filling them); each
+  // posted slot's buffer is named later by adopt_slot().
+  void restore(e1000::RxDescriptor* descs, uint32_t size, uint32_t max_frame, uint32_t next,
+               uint32_t tail, uint32_t told);
+  // The buffer address written in `slot` (never written back by the device, 3.2.3).
+  uint64_t slot_address(uint32_t slot) const;
+  // The shim's descriptor for the buffer in `slot`, echoed on harvest.
+  void adopt_slot(uint32_t slot, const abi::NetDescriptor& d) { posted_[slot] = d; }
+
   uint32_t next_to_check() const { return next_; }
   uint32_t tail() const { return tail_; }
   void copy_buffer_ids(uint16_t* ids) const;

@@ -15,6 +15,29 @@ void E1000TxRing::attach(e1000::TxDescriptor* descs, uint32_t size) {
   std::memset(static_cast<void*>(descs_), 0, sizeof(e1000::TxDescriptor) * size);
 }
 
+void E1000TxRing::restore(e1000::TxDescriptor* descs, uint32_t size, uint32_t clean,
+                          uint32_t tail, uint32_t told) {
+  descs_ = descs;
+  size_ = size;
+  clean_ = clean;
+  tail_ = tail;
+  in_flight_ = (tail + size - clean) % size;
+  unrung_ = (tail + size - told) % size;
+  posted_.assign(size, abi::NetDescriptor{});
+}
+
+uint64_t E1000TxRing::slot_address(uint32_t slot) const {
+  uint64_t a;
+  std::memcpy(&a, &descs_[slot].buffer_addr, sizeof a);
+  return a;
+}
+
+uint16_t E1000TxRing::slot_length(uint32_t slot) const {
+  uint16_t n;
+  std::memcpy(&n, &descs_[slot].length, sizeof n);
+  return n;
+}
+
 void E1000TxRing::push(const abi::NetDescriptor& d, uint64_t device_address) {
   e1000::TxDescriptor t{};
   t.buffer_addr = device_address;

@@ -46,6 +46,19 @@ class E1000TxRing {
   // (status ok); returns how many. Stops at the first slot without DD.
   size_t reclaim(std::span<abi::NetDescriptor> out);
 
+  // Warm resume (e1000_driver_adopt.cc): takes over a ring the device still
+  // uses, with slots [clean, tail) in flight, of which [clean, told) were
+  // told to the device (told = TDT; the rest go with the next doorbell). The
+  // descriptors are left as they are; each slot's buffer is named later by
+  // adopt_slot().
+  void restore(e1000::TxDescriptor* descs, uint32_t size, uint32_t clean, uint32_t tail,
+               uint32_t told);
+  // What `slot` points the device at (the device writes back only status, 3.3.3).
+  uint64_t slot_address(uint32_t slot) const;
+  uint16_t slot_length(uint32_t slot) const;
+  // The shim's descriptor for the frame in `slot`, echoed on reclaim.
+  void adopt_slot(uint32_t slot, const abi::NetDescriptor& d) { posted_[slot] = d; }
+
   uint32_t clean() const { return clean_; }
   uint32_t tail() const { return tail_; }
   // buffer_id per slot, for the checkpoint (meaningful for [clean, tail)).

@@ -21,7 +21,7 @@
 #include <cstring>
 #include <string>
 
-#include "common/crc32c.h"
+#include "abi/checkpoint_reader.h"
 #include "devices/nvme/nvme_spec.h"
 #include "drivers/nvme/nvme_driver.h"
 
@@ -59,44 +59,11 @@ Status NvmeDriver::check_adoptable_registers() {
 
 Status NvmeDriver::load_checkpoint(NvmeCheckpoint* out) const {
   if (ckpt_ == nullptr) return plain_error("warm resume: no checkpoint region");
-  // The newest slot that validates wins. A slot that is being written has
-  // epoch 0 (commit_checkpoint stores the epoch last), so a non-zero epoch
-  // newer than the winner on a slot that does not validate is not a torn
-  // write: the newest state was damaged, and the older slot is stale.
-  int best = -1;
-  uint64_t best_epoch = 0;
-  uint64_t newest_damaged = 0;
-  for (int i = 0; i < 2; ++i) {
-    const abi::CheckpointSlot& slot = ckpt_->slots[i];
-    uint64_t epoch = abi::load_shared(slot.epoch);
-    if (epoch == 0) continue;
-    uint32_t size = slot.payload_size;
-    bool ok = slot.magic == abi::kCheckpointMagic && slot.version == abi::kAbiVersion &&
-              slot.device_class == abi::kCheckpointClassNvme &&
-              size >= offsetof(NvmeCheckpoint, tags) && size <= sizeof(NvmeCheckpoint) &&
-              crc32c(slot.payload, size) == slot.checksum;
-    // The epoch must not have moved while we read: a live writer (impossible
-    // by protocol, the predecessor is dead) would make the copy meaningless.
-    ok = ok && abi::load_shared(slot.epoch) == epoch;
-    if (!ok) {
-      newest_damaged = std::max(newest_damaged, epoch);
-      continue;
-    }
-    if (epoch > best_epoch) {
-      best = i;
-      best_epoch = epoch;
-    }
-  }
-  if (best < 0) return plain_error("warm resume: no checkpoint slot validates (checksum/magic)");
-  if (newest_damaged > best_epoch)
-    return plain_error("warm resume: checkpoint epoch " + std::to_string(newest_damaged) +
-                       " is damaged and epoch " + std::to_string(best_epoch) + " is stale");
-  const abi::CheckpointSlot& slot = ckpt_->slots[best];
-  std::memset(out, 0, sizeof *out);
-  std::memcpy(out, slot.payload, slot.payload_size);  // copied once, then checked
-  if (crc32c(out, slot.payload_size) != slot.checksum)
-    return plain_error("warm resume: checkpoint changed while being read");
-  if (nvme_checkpoint_size(out->cid_total) != slot.payload_size)
+  auto size = abi::read_newest_checkpoint(*ckpt_, abi::kCheckpointClassNvme,
+                                          offsetof(NvmeCheckpoint, tags), sizeof(NvmeCheckpoint),
+                                          out);
+  if (!size) return size.error();
+  if (nvme_checkpoint_size(out->cid_total) != size.value())
     return plain_error("warm resume: checkpoint payload size does not match its cid count");
   return {};
 }

@@ -33,7 +33,6 @@
 //      agree (DriverStatus: state kFailed, last_error); the device was not
 //      touched (or must be reset): the supervisor falls back to a cold start
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -53,6 +52,7 @@
 #include "drivers/nvme/driver_loop.h"
 #include "drivers/nvme/nvme_dma_layout.h"
 #include "drivers/nvme/nvme_driver.h"
+#include "drivers/standby_release.h"
 #include "uio/emulated_uio.h"
 
 namespace {
@@ -157,23 +157,14 @@ std::string attach_regions(Attached* a) {
   return "";
 }
 
-// Hot standby: blocks until the supervisor signals fd 12 (true) or a stop
-// signal arrives (false).
-bool wait_for_release(const sigset_t* sleep_mask) {
-  UniqueFd release(abi::kFdStandbyRelease);
-  spdlog::info("standby: attached, waiting to be promoted");
-  for (;;) {
-    if (g_stop.load()) return false;
-    pollfd p{release.get(), POLLIN, 0};
-    int r = ::ppoll(&p, 1, nullptr, sleep_mask);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      spdlog::critical("standby: ppoll: {}", std::strerror(errno));
-      return false;
-    }
-    uint64_t v;
-    if (::read(release.get(), &v, sizeof v) == sizeof v) return true;
-  }
+// Hot standby, before it waits: reads one byte of every page a promotion
+// will touch (control block, rings, checkpoint, the driver's DMA area), so
+// that the page faults of mapping them happen now, off the recovery path.
+// Reads only: a standby writes nothing until it is promoted.
+void prefault(const std::byte* p, size_t n) {
+  constexpr size_t kPage = 4096;
+  for (size_t off = 0; off < n; off += kPage)
+    std::atomic_ref<std::byte>(*const_cast<std::byte*>(p + off)).load(std::memory_order_relaxed);
 }
 
 int run(const std::string& backend, const std::string& device, bool standby) {
@@ -237,7 +228,11 @@ int run(const std::string& backend, const std::string& device, bool standby) {
   if (!driver) return refuse(driver.error().describe(), kExitEnvironment);
 
   if (standby) {
-    if (!wait_for_release(&sleep_mask)) return kExitStopped;
+    prefault(a.control.data(), a.control.size());
+    prefault(a.rings.data(), a.rings.size());
+    prefault(a.checkpoint.data(), a.checkpoint.size());
+    prefault(dev.value()->dma().base(), driver.value()->layout().total_size);
+    if (!drivers::wait_for_standby_release(g_stop, &sleep_mask)) return kExitStopped;
     standby = false;
     abi::store_shared(cb->status.pid, static_cast<int32_t>(::getpid()));
     abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));

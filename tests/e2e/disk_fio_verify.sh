@@ -10,7 +10,7 @@ e2e_setup fio isolated 256MiB
 e2e_start_supervisor
 
 for bs in 4k 64k 1m; do
-  fio --name="uldd-verify-$bs" --filename="$FUSE_FILE" --direct=1 --ioengine=libaio --iodepth=16 \
+  fio --verify_state_save=0 --name="uldd-verify-$bs" --filename="$FUSE_FILE" --direct=1 --ioengine=libaio --iodepth=16 \
       --rw=randwrite --bs="$bs" --size=256M --verify=crc32c --do_verify=1 --verify_fatal=1 \
       --randrepeat=0 --output-format=json --output="$E2E_TMP/fio-$bs.json" \
       || fail "fio bs=$bs reported an error"

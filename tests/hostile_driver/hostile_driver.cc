@@ -8,12 +8,18 @@
 //                                              so it can stand in for one)
 //   ATTEMPT defaults to $ULDD_HOSTILE_ATTEMPT, else "all".
 //
-//   open-shadow    open("/etc/shadow") read-only and read a byte
+//   open-shadow    open("/etc/shadow") read-only and read it; on success the
+//                  bytes go to stderr and the control block's last_error
+//                  (exfiltration a test can look for)
 //   socket         socket(AF_INET, SOCK_DGRAM)
-//   ptrace-parent  ptrace(PTRACE_SEIZE) the parent (the supervisor)
+//   ptrace-parent  ptrace(PTRACE_ATTACH) the parent (the supervisor)
 //   kill-parent    kill(parent, 0): the permission check of a real signal
 //                  without its damage (SIGCONT would pass by session rules)
+//   sigkill-parent kill(parent, SIGKILL): only ever run sandboxed or as a
+//                  user who cannot signal the parent
 //   tgkill-parent  tgkill(parent, parent, 0): the same through tgkill
+//   write-parent-memory  open /proc/PARENT/mem for writing (writing outside
+//                  the driver's own regions); nothing is written
 //   write-file     create and write FILE (default /tmp/uldd-hostile-driver.PID)
 //   exec-shell     execve("/bin/sh", "-c", "exit 0")
 //   fork           fork() a child that exits at once
@@ -22,6 +28,14 @@
 //   idle           write "ready" to stdout, then sleep in ppoll until killed
 //   all            open-shadow, socket, ptrace-parent, kill-parent,
 //                  tgkill-parent, write-file, fork, exec-shell in turn
+//   by-incarnation spawned as a driver (control block at fd 3): ONE attempt
+//                  of kCycle, picked by ControlBlock::launch.incarnation, so
+//                  that each restart of recovery scenario 008 tries the next
+//   pretend        spawned as a driver: report kRunning in the control block
+//                  (after --delay-ms) and keep the heartbeat going until
+//                  killed — a driver that serves nothing (restart engine test)
+//   refuse-warm    spawned as a driver: launched warm, exit 6 (refused, as a
+//                  real driver with a bad checkpoint); launched cold, pretend
 //
 // Exit status: 0 = an attempt SUCCEEDED (an escape; for none/idle: normal
 // end), 10 = every attempt failed with an error, 2 = bad command line. Death
@@ -30,6 +44,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -46,11 +61,30 @@
 #include <string>
 #include <vector>
 
+#include "abi/control_block.h"
+#include "abi/driver_fds.h"
+
 namespace {
 
 constexpr int kExitEscaped = 0;
 constexpr int kExitRefused = 10;
 constexpr int kExitUsage = 2;
+constexpr int kExitWarmRefused = 6;  // as drivers/nvme/nvme_driver_main.cc
+constexpr int kExitNoControlBlock = 3;
+
+// by-incarnation: the brief's escapes, one per driver start.
+const std::vector<std::string> kCycle = {
+    "open-shadow",         "socket",     "ptrace-parent", "sigkill-parent",
+    "write-parent-memory", "write-file", "fork",          "exec-shell"};
+
+// The control block at fd 3 when spawned as a driver; null otherwise.
+uldd::abi::ControlBlock* g_control = nullptr;
+
+uldd::abi::ControlBlock* map_control_block() {
+  void* p = ::mmap(nullptr, sizeof(uldd::abi::ControlBlock), PROT_READ | PROT_WRITE, MAP_SHARED,
+                   uldd::abi::kFdControlBlock, 0);
+  return p == MAP_FAILED ? nullptr : static_cast<uldd::abi::ControlBlock*>(p);
+}
 
 // What one attempt came to when the process survived it.
 struct Outcome {
@@ -68,11 +102,16 @@ Outcome refused() {
 Outcome open_shadow() {
   int fd = ::open("/etc/shadow", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return refused();
-  char c;
-  ssize_t n = ::read(fd, &c, 1);
+  char buf[64];
+  ssize_t n = ::read(fd, buf, sizeof buf);
   int err = errno;
   ::close(fd);
-  return n == 1 ? ok() : Outcome{false, err};
+  if (n <= 0) return Outcome{false, err};
+  // A real attacker would smuggle it out through whatever it can write.
+  [[maybe_unused]] ssize_t w = ::write(STDERR_FILENO, buf, static_cast<size_t>(n));
+  if (g_control != nullptr)
+    uldd::abi::record_driver_failure(g_control, std::string_view(buf, static_cast<size_t>(n)));
+  return ok();
 }
 
 Outcome make_socket() {
@@ -83,8 +122,23 @@ Outcome make_socket() {
 }
 
 Outcome ptrace_parent() {
-  // SEIZE does not stop the tracee; our exit detaches it again.
-  if (::ptrace(PTRACE_SEIZE, ::getppid(), nullptr, nullptr) != 0) return refused();
+  pid_t parent = ::getppid();
+  if (::ptrace(PTRACE_ATTACH, parent, nullptr, nullptr) != 0) return refused();
+  // Proven; let the parent go again (it was stopped by the attach).
+  ::waitpid(parent, nullptr, __WALL);
+  ::ptrace(PTRACE_DETACH, parent, nullptr, nullptr);
+  return ok();
+}
+
+Outcome sigkill_parent() {
+  return ::kill(::getppid(), SIGKILL) == 0 ? ok() : refused();
+}
+
+Outcome write_parent_memory() {
+  std::string mem = "/proc/" + std::to_string(::getppid()) + "/mem";
+  int fd = ::open(mem.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return refused();
+  ::close(fd);  // the capability is the escape; nothing is written
   return ok();
 }
 
@@ -121,6 +175,21 @@ Outcome do_fork() {
   return ok();
 }
 
+// Looks like a serving driver to the supervisor: pid, kRunning, heartbeat.
+int pretend(int delay_ms) {
+  if (g_control == nullptr) return kExitNoControlBlock;
+  timespec delay{delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+  if (delay_ms > 0) ::clock_nanosleep(CLOCK_MONOTONIC, 0, &delay, nullptr);
+  uldd::abi::DriverStatus& st = g_control->status;
+  uldd::abi::store_shared(st.pid, static_cast<int32_t>(::getpid()));
+  uldd::abi::store_shared(st.state, static_cast<uint32_t>(uldd::abi::DriverState::kRunning));
+  const timespec beat{0, 10 * 1000000L};
+  for (;;) {
+    uldd::abi::store_shared(st.heartbeat, uldd::abi::load_shared(st.heartbeat) + 1);
+    ::clock_nanosleep(CLOCK_MONOTONIC, 0, &beat, nullptr);
+  }
+}
+
 int idle() {
   static const char kReady[] = "ready\n";
   [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, kReady, sizeof kReady - 1);
@@ -136,7 +205,9 @@ int main(int argc, char** argv) {
   std::string path = "/tmp/uldd-hostile-driver." + std::to_string(::getpid());
   std::string uio, device;
   bool standby = false;
+  int delay_ms = 0;
   app.add_option("--attempt", attempt, "what to try (see the source header)");
+  app.add_option("--delay-ms", delay_ms, "pretend: wait this long before reporting running");
   app.add_option("--path", path, "file for write-file");
   app.add_option("--uio", uio, "ignored (a real driver's option)");
   app.add_option("--device", device, "ignored (a real driver's option)");
@@ -149,11 +220,30 @@ int main(int argc, char** argv) {
   }
 
   const std::map<std::string, std::function<Outcome()>> attempts = {
-      {"open-shadow", open_shadow},     {"socket", make_socket},
-      {"ptrace-parent", ptrace_parent}, {"kill-parent", kill_parent},
-      {"tgkill-parent", tgkill_parent}, {"write-file", [&] { return write_file(path); }},
-      {"exec-shell", exec_shell},       {"fork", do_fork},
+      {"open-shadow", open_shadow},       {"socket", make_socket},
+      {"ptrace-parent", ptrace_parent},   {"kill-parent", kill_parent},
+      {"tgkill-parent", tgkill_parent},   {"write-file", [&] { return write_file(path); }},
+      {"exec-shell", exec_shell},         {"fork", do_fork},
+      {"sigkill-parent", sigkill_parent}, {"write-parent-memory", write_parent_memory},
   };
+  if (attempt == "by-incarnation" || attempt == "pretend" || attempt == "refuse-warm") {
+    g_control = map_control_block();
+    if (g_control == nullptr) {
+      std::fprintf(stderr, "uldd-hostile-driver: %s needs the control block at fd 3\n",
+                   attempt.c_str());
+      return kExitNoControlBlock;
+    }
+    const uldd::abi::DriverLaunch& launch = g_control->launch;
+    if (attempt == "pretend") return pretend(delay_ms);
+    if (attempt == "refuse-warm") {
+      auto mode = static_cast<uldd::abi::ResumeMode>(uldd::abi::load_shared(launch.resume_mode));
+      return mode == uldd::abi::ResumeMode::kWarm ? kExitWarmRefused : pretend(delay_ms);
+    }
+    uint64_t incarnation = launch.incarnation;  // written before spawn; read once
+    attempt = kCycle[incarnation % kCycle.size()];
+    std::fprintf(stderr, "uldd-hostile-driver %d: start #%llu\n", ::getpid(),
+                 static_cast<unsigned long long>(incarnation));
+  }
   std::vector<std::string> order;
   if (attempt == "none") return kExitEscaped;
   if (attempt == "idle") return idle();

@@ -15,7 +15,7 @@ round=0
 while [ "$(kills_done)" -lt 20 ]; do
   round=$((round + 1))
   [ $round -le 20 ] || fail "fio rounds exhausted before 20 kills"
-  fio --name=r001 --filename="$FUSE_FILE" --direct=1 --ioengine=libaio --iodepth=16 \
+  fio --verify_state_save=0 --name=r001 --filename="$FUSE_FILE" --direct=1 --ioengine=libaio --iodepth=16 \
       --rw=randwrite --bs=4k --size=128M --verify=crc32c --do_verify=1 --verify_fatal=1 \
       --randrepeat=0 --verify_state_save=0 --output-format=json --output="$E2E_TMP/fio-$round.json" \
       || fail "fio round $round reported an error"

@@ -99,7 +99,7 @@ serving_driver_pid() {
 # asserted). Sets FIO_PID; check_fio NAME waits for it and checks the result.
 start_fio_verify() {
   local name=$1 size=$2 rate=$3
-  fio --name="$name" --filename="$FUSE_FILE" --direct=1 --ioengine=libaio --iodepth=16 \
+  fio --verify_state_save=0 --name="$name" --filename="$FUSE_FILE" --direct=1 --ioengine=libaio --iodepth=16 \
       --rw=randwrite --bs=4k --size="$size" --verify=crc32c --do_verify=1 --verify_fatal=1 \
       --rate_iops="$rate" --randrepeat=0 --verify_state_save=0 \
       --output-format=json --output="$E2E_TMP/fio-$name.json" >"$E2E_TMP/fio-$name.err" 2>&1 &

@@ -1,0 +1,317 @@
+// RestartEngine against real processes: a fake DriverHost (a control block
+// memfd, no shim) whose "drivers" are uldd-hostile-driver in its driver-like
+// modes (pretend: report kRunning and beat; refuse-warm: exit 6 when launched
+// warm; socket: die by seccomp at start-up; idle: never report). Checked:
+//  - the policy's [limits] are what a spawned driver really has
+//    (/proc/<pid>/limits, its cgroup's cpu.max), and a reloaded policy's
+//    limits are what the next one has;
+//  - a restart does not wait for the successor: the engine returns in
+//    kStarting and the loop (poll + tick) sees it come up;
+//  - a successor that dies at start-up or never reports running is a start
+//    failure, restarted with backoff until the intensity is spent, then the
+//    exhausted action runs;
+//  - a warm refusal (exit 6) falls back to cold in the same outage.
+#include "supervisor/restart_engine.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "abi/driver_fds.h"
+#include "common/shared_memory.h"
+#include "supervisor/driver_sandbox.h"
+
+namespace uldd::supervisor {
+namespace {
+
+using namespace std::chrono_literals;
+using policies::FailureCause;
+
+const std::filesystem::path kBin = ULDD_BIN_DIR;
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;  // RLIMIT_AS is not applied (shadow memory)
+#else
+constexpr bool kAsan = false;
+#endif
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// One line of /proc/<pid>/limits, e.g. "Max open files  40  40  files".
+std::string limit_line(pid_t pid, const std::string& name) {
+  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/limits"));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(name, 0) == 0) return line;
+  return "";
+}
+
+std::string limit_pair(uint64_t v) {
+  std::string s = std::to_string(v);
+  return s + std::string(21 - s.size(), ' ') + s;  // soft and hard, as the kernel aligns them
+}
+
+class FakeHost final : public DriverHost {
+ public:
+  FakeHost(std::string name, std::vector<std::string> attempts, bool sandboxed)
+      : name_(std::move(name)), attempts_(std::move(attempts)), sandboxed_(sandboxed) {
+    auto cb = SharedMemory::create(name_ + "-control", sizeof(abi::ControlBlock));
+    EXPECT_TRUE(cb.ok());
+    if (cb.ok()) control_ = std::move(cb.value());
+  }
+
+  const std::string& device_name() const override { return name_; }
+  SpawnSpec driver_spawn_spec(bool, int) override {
+    const std::string& attempt = attempts_[std::min(spawns, attempts_.size() - 1)];
+    ++spawns;
+    SpawnSpec spec;
+    spec.executable = kBin / "uldd-hostile-driver";
+    spec.args = {"--attempt=" + attempt, "--delay-ms=" + std::to_string(delay_ms)};
+    spec.fds = {{abi::kFdControlBlock, control_.fd()}};
+    spec.role = name_ + " driver";
+    if (sandboxed_) {
+      spec.user = "nobody";
+      // Default limits on purpose: the engine must put the policy's in.
+      spec.sandbox = SandboxSpec{};
+    }
+    return spec;
+  }
+  abi::ControlBlock* control_block() override { return control_.as<abi::ControlBlock>(); }
+  void hold_requests() override { ++holds; }
+  Result<uint32_t> prepare_successor(Resend how) override {
+    resends.push_back(how);
+    return uint32_t{0};
+  }
+  int64_t first_completion_ns() const override { return 0; }
+  void fail_device(const std::string& reason) override { failed_reason = reason; }
+
+  size_t spawns = 0;
+  int holds = 0;
+  int delay_ms = 0;  // pretend: before reporting kRunning
+  std::vector<Resend> resends;
+  std::string failed_reason;
+
+ private:
+  std::string name_;
+  std::vector<std::string> attempts_;
+  bool sandboxed_;
+  SharedMemory control_;
+};
+
+// The supervisor's loop in small: wait for the engine's fds or deadline,
+// dispatch, tick; until `done` or `limit` passes.
+bool run_loop(RestartEngine& engine, const std::function<bool()>& done,
+              std::chrono::milliseconds limit = 20s) {
+  auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::vector<pollfd> fds;
+    for (int fd : engine.watched_fds()) fds.push_back({fd, POLLIN, 0});
+    auto wait = std::chrono::ceil<std::chrono::microseconds>(engine.next_deadline() -
+                                                             std::chrono::steady_clock::now());
+    int64_t us = std::clamp<int64_t>(wait.count(), 0, 100'000);
+    timespec ts{0, static_cast<long>(us * 1000)};
+    ::ppoll(fds.data(), fds.size(), &ts, nullptr);
+    for (const pollfd& p : fds)
+      if (p.revents & (POLLIN | POLLHUP)) engine.on_fd_ready(p.fd);
+    engine.tick();
+  }
+  return true;
+}
+
+policies::RestartPolicy quick_policy() {
+  policies::RestartPolicy p;
+  p.name = "engine-test";
+  p.intensity = 100;
+  p.backoff_initial = 1ms;
+  p.backoff_max = 20ms;
+  p.jitter = 0;
+  p.heartbeat_interval = 50ms;
+  p.heartbeat_timeout = 2s;  // pretend beats every 10 ms; a loaded ASan run must not look hung
+  return p;
+}
+
+// Kills the serving driver and lets the engine see the death (not yet the
+// successor: on_fd_ready returns as soon as the restart is under way).
+void kill_and_notice(RestartEngine& engine) {
+  pid_t pid = engine.driver_pid();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  bool noticed = run_loop(engine, [&] { return engine.state() != EngineState::kServing; });
+  ASSERT_TRUE(noticed) << "death of pid " << pid << " not noticed";
+}
+
+std::string test_role(const char* what) {
+  return std::string(what) + "-" + std::to_string(::getpid());
+}
+
+bool root() {
+  return ::geteuid() == 0;
+}
+
+TEST(SandboxForTest, CarriesEveryPolicyLimit) {
+  policies::ResourceLimits l{
+      .memory_bytes = 64u << 20, .cpu_percent = 25, .open_files = 33, .core_dumps = true};
+  SandboxSpec s = sandbox_for(l);
+  EXPECT_EQ(s.limits.memory_bytes, 64u << 20);
+  EXPECT_EQ(s.limits.cpu_percent, 25u);
+  EXPECT_EQ(s.limits.open_files, 33u);
+  EXPECT_TRUE(s.limits.core_dumps);
+  EXPECT_EQ(s.cgroup_root, SandboxSpec{}.cgroup_root);
+}
+
+TEST(RestartEngineTest, PolicyLimitsReachTheDriverAndAReloadTheNext) {
+  if (!root()) GTEST_SKIP() << "needs root (drivers switch to user nobody)";
+  FakeHost host(test_role("engine-limits"), {"pretend"}, true);
+  policies::RestartPolicy p = quick_policy();
+  p.limits = {
+      .memory_bytes = uint64_t{1} << 30, .cpu_percent = 30, .open_files = 40, .core_dumps = false};
+  RestartEngine engine(host, p, 1);
+  ASSERT_TRUE(engine.start().ok());
+  pid_t pid = engine.driver_pid();
+  EXPECT_NE(limit_line(pid, "Max open files").find(limit_pair(40)), std::string::npos)
+      << limit_line(pid, "Max open files");
+  EXPECT_NE(limit_line(pid, "Max core file size").find(limit_pair(0)), std::string::npos);
+  if (!kAsan) {
+    EXPECT_NE(limit_line(pid, "Max address space").find(limit_pair(uint64_t{1} << 30)),
+              std::string::npos)
+        << limit_line(pid, "Max address space");
+  }
+  auto cpu_max = [&](pid_t of) -> std::string {
+    std::string cg = slurp("/proc/" + std::to_string(of) + "/cgroup");  // "0::/uldd.slice/<leaf>\n"
+    if (cg.rfind("0::/", 0) != 0) return "";
+    std::filesystem::path file =
+        std::filesystem::path("/sys/fs/cgroup") / cg.substr(4, cg.find('\n') - 4) / "cpu.max";
+    return std::filesystem::exists(file) ? slurp(file) : "";
+  };
+  bool cpu_controller = DriverCgroup::is_cgroup2("/sys/fs/cgroup") && !cpu_max(pid).empty();
+  if (cpu_controller) {
+    EXPECT_EQ(cpu_max(pid), "30000 100000\n");
+  } else {
+    std::printf("NOTE no cgroup v2 cpu controller here: cpu.max not checked\n");
+  }
+
+  // SIGHUP's effect: the engine gets the new policy; the next spawn has it.
+  p.limits = {.memory_bytes = 0, .cpu_percent = 70, .open_files = 48, .core_dumps = false};
+  engine.set_policy(p);
+  kill_and_notice(engine);
+  ASSERT_TRUE(run_loop(engine, [&] { return engine.state() == EngineState::kServing; }));
+  pid_t next = engine.driver_pid();
+  ASSERT_NE(next, pid);
+  EXPECT_NE(limit_line(next, "Max open files").find(limit_pair(40 + 8)), std::string::npos)
+      << limit_line(next, "Max open files");
+  EXPECT_NE(limit_line(next, "Max address space").find("unlimited"), std::string::npos)
+      << limit_line(next, "Max address space");
+  if (cpu_controller) {
+    EXPECT_EQ(cpu_max(next), "70000 100000\n");
+  }
+  engine.stop();
+  ::rmdir("/sys/fs/cgroup/uldd.slice");  // leave the host as found (fails harmlessly if in use)
+}
+
+TEST(RestartEngineTest, RestartDoesNotWaitForTheSuccessor) {
+  FakeHost host(test_role("engine-async"), {"pretend"}, false);
+  RestartEngine engine(host, quick_policy(), 2);
+  ASSERT_TRUE(engine.start().ok());
+  host.delay_ms = 1500;  // the successor reports running only after 1.5 s
+  kill_and_notice(engine);
+  // The death was handled and the successor spawned, yet the call returned
+  // long before it could report: the loop was never blocked on it.
+  EXPECT_EQ(engine.state(), EngineState::kStarting);
+  EXPECT_EQ(host.spawns, 2u);
+  EXPECT_NE(abi::load_shared(host.control_block()->status.state),
+            static_cast<uint32_t>(abi::DriverState::kRunning));
+  ASSERT_TRUE(run_loop(engine, [&] { return engine.state() == EngineState::kServing; }));
+  EXPECT_EQ(engine.counters().restarts_warm, 1u);
+  EXPECT_EQ(engine.counters().start_failures, 0u);
+  EXPECT_EQ(engine.counters().crashes, 1u);
+  engine.stop();
+}
+
+TEST(RestartEngineTest, StartupDeathsAreRestartedWithBackoffThenExhausted) {
+  if (!root())
+    GTEST_SKIP() << "needs root (the seccomp kill needs the sandbox, which needs nobody)";
+  // The first driver serves; every successor dies by seccomp at start-up.
+  FakeHost host(test_role("engine-startdeath"), {"pretend", "socket"}, true);
+  policies::RestartPolicy p = quick_policy();
+  p.intensity = 3;
+  p.backoff_initial = 5ms;
+  p.backoff_multiplier = 2.0;
+  p.backoff_max = 1s;
+  RestartEngine engine(host, p, 3);
+  ASSERT_TRUE(engine.start().ok());
+  kill_and_notice(engine);
+  ASSERT_TRUE(run_loop(engine, [&] { return engine.state() == EngineState::kFailed; }))
+      << "never exhausted; state " << static_cast<int>(engine.state());
+  const RecoveryCounters& c = engine.counters();
+  const policies::RestartCounters& rc = engine.restart_counters();
+  EXPECT_EQ(c.crashes, 1u);         // the SIGKILL of the serving driver
+  EXPECT_EQ(c.start_failures, 3u);  // each of the 3 restarts the policy granted
+  EXPECT_EQ(rc.restarts, 3u);
+  EXPECT_EQ(rc.by_cause[static_cast<size_t>(FailureCause::kStartFailed)], 3u);
+  EXPECT_TRUE(rc.exhausted);
+  EXPECT_EQ(rc.last_delay, 10ms);  // 3rd of the burst: initial * multiplier, no jitter
+  EXPECT_EQ(host.spawns, 4u);
+  // Held at the crash and again after each successor that never served.
+  EXPECT_EQ(host.holds, 4);
+  EXPECT_NE(c.last_fault.find("killed by seccomp (SIGSYS) during start-up"), std::string::npos)
+      << c.last_fault;
+  EXPECT_NE(host.failed_reason.find("seccomp"), std::string::npos) << host.failed_reason;
+  engine.stop();
+  ::rmdir("/sys/fs/cgroup/uldd.slice");
+}
+
+TEST(RestartEngineTest, SilentSuccessorTimesOutAndIsRestarted) {
+  // Second driver never reports running; the third does.
+  FakeHost host(test_role("engine-silent"), {"pretend", "idle", "pretend"}, false);
+  RestartEngine engine(host, quick_policy(), 4);
+  engine.set_start_timeout(300ms);
+  ASSERT_TRUE(engine.start().ok());
+  kill_and_notice(engine);
+  ASSERT_TRUE(run_loop(engine, [&] { return engine.state() == EngineState::kServing; }));
+  EXPECT_EQ(engine.counters().start_failures, 1u);
+  EXPECT_NE(engine.counters().last_fault.find("did not report running within 300 ms"),
+            std::string::npos)
+      << engine.counters().last_fault;
+  EXPECT_EQ(host.spawns, 3u);
+  EXPECT_EQ(host.holds, 2);  // at the kill, and after the silent successor
+  EXPECT_EQ(engine.restart_counters().by_cause[static_cast<size_t>(FailureCause::kStartFailed)],
+            1u);
+  engine.stop();
+}
+
+TEST(RestartEngineTest, WarmRefusalFallsBackColdInTheSameOutage) {
+  FakeHost host(test_role("engine-refuse"), {"pretend", "refuse-warm"}, false);
+  RestartEngine engine(host, quick_policy(), 5);
+  ASSERT_TRUE(engine.start().ok());
+  kill_and_notice(engine);
+  ASSERT_TRUE(run_loop(engine, [&] { return engine.state() == EngineState::kServing; }));
+  const RecoveryCounters& c = engine.counters();
+  EXPECT_EQ(c.warm_refused, 1u);
+  EXPECT_EQ(c.restarts_cold, 1u);
+  EXPECT_EQ(c.restarts_warm, 0u);
+  EXPECT_EQ(c.start_failures, 0u);  // a refusal is not a new failure
+  EXPECT_EQ(engine.restart_counters().failures, 1u);
+  ASSERT_EQ(host.resends.size(), 2u);
+  EXPECT_EQ(host.resends[0], DriverHost::Resend::kAdopt);
+  EXPECT_EQ(host.resends[1], DriverHost::Resend::kReissue);
+  engine.stop();
+}
+
+}  // namespace
+}  // namespace uldd::supervisor
