@@ -7,7 +7,10 @@
 # both frontends so there is I/O to watch in the status lines, and a second one
 # puts uldd0 and the device's wire into two network namespaces
 # (scripts/netns-rig.sh: uldd-a 198.18.0.1 <-> uldd-b 198.18.0.2) and pings
-# across the NIC. Ctrl-C stops everything cleanly and removes the namespaces.
+# across the NIC. Both demos SIGKILL their driver now and then (every 10th
+# disk round, every 5th ping round) to show recovery: the supervisor logs the
+# restart and an "event" line, and the data still reads back equal.
+# Ctrl-C stops everything cleanly and removes the namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "quickstart.sh: run as root (sudo $0)" >&2; exit 1; }
@@ -25,9 +28,16 @@ demo_client() {
     head -c 4M /dev/urandom > "$tmp/pattern"
     local off=$(( (round % 60) * 4 ))
     dd if="$tmp/pattern" of="$file" bs=1M seek="$off" oflag=direct conv=notrunc status=none || break
+    # Every 10th round the driver is killed between the write and the
+    # read-back: the supervisor restarts it (see its "event" line) and the
+    # read-back still matches.
+    local killed=""
+    if [ $((round % 10)) = 0 ] && pid=$(pgrep -n -f "uldd-nvme-driver .*disk0"); then
+      kill -KILL "$pid" && killed=" (NVMe driver pid $pid SIGKILLed in between)"
+    fi
     dd if="$file" bs=1M skip="$off" count=4 iflag=direct status=none > "$tmp/back" || break
     if cmp -s "$tmp/pattern" "$tmp/back"; then
-      echo "[demo] round $round: wrote 4 MiB at ${off} MiB through FUSE, read back: equal"
+      echo "[demo] round $round: wrote 4 MiB at ${off} MiB through FUSE, read back: equal$killed"
     else
       echo "[demo] round $round: MISMATCH at ${off} MiB"
     fi
@@ -42,7 +52,14 @@ nic_demo() {
   echo "[nic] uldd0 in netns uldd-a (198.18.0.1), wire in uldd-b (198.18.0.2); try:"
   echo "[nic]   ip netns exec uldd-a ping 198.18.0.2"
   echo "[nic]   ip netns exec uldd-b iperf3 -s -D; ip netns exec uldd-a iperf3 -c 198.18.0.2"
+  local round=0
   while sleep 2; do
+    round=$((round + 1))
+    # Every 5th round the e1000 driver is killed during the pings: it is
+    # restarted warm, and the pings go on (a lost one is possible: UDP/ICMP).
+    if [ $((round % 5)) = 0 ] && pid=$(pgrep -n -f "uldd-e1000-driver .*nic0"); then
+      (sleep 0.2; kill -KILL "$pid" && echo "[nic] e1000 driver pid $pid SIGKILLed during these pings") &
+    fi
     ip netns exec uldd-a ping -q -c 10 -i 0.05 -W 1 198.18.0.2 | sed -n 's/^/[nic] /; /packets transmitted/p' || break
   done
 }
