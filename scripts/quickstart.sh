@@ -22,7 +22,7 @@ demo_client() {
   for _ in $(seq 100); do [ -S /run/uldd/disk0.nbd ] && break; sleep 0.1; done
   echo "[demo] $(nbdinfo --size "$url") bytes exported at $url"
   local tmp; tmp=$(mktemp -d)
-  local round=0
+  local round=0 pid
   while sleep 1; do
     round=$((round + 1))
     head -c 4M /dev/urandom > "$tmp/pattern"
@@ -52,13 +52,13 @@ nic_demo() {
   echo "[nic] uldd0 in netns uldd-a (198.18.0.1), wire in uldd-b (198.18.0.2); try:"
   echo "[nic]   ip netns exec uldd-a ping 198.18.0.2"
   echo "[nic]   ip netns exec uldd-b iperf3 -s -D; ip netns exec uldd-a iperf3 -c 198.18.0.2"
-  local round=0
+  local round=0 pid
   while sleep 2; do
     round=$((round + 1))
     # Every 5th round the e1000 driver is killed during the pings: it is
     # restarted warm, and the pings go on (a lost one is possible: UDP/ICMP).
     if [ $((round % 5)) = 0 ] && pid=$(pgrep -n -f "uldd-e1000-driver .*nic0"); then
-      (sleep 0.2; kill -KILL "$pid" && echo "[nic] e1000 driver pid $pid SIGKILLed during these pings") &
+      (sleep 0.2; kill -KILL "$pid" 2>/dev/null && echo "[nic] e1000 driver pid $pid SIGKILLed during these pings") &
     fi
     ip netns exec uldd-a ping -q -c 10 -i 0.05 -W 1 198.18.0.2 | sed -n 's/^/[nic] /; /packets transmitted/p' || break
   done
