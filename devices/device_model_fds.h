@@ -27,6 +27,9 @@ enum DeviceModelFd : int {
   // frame per read()/write(), for `uldd-hw e1000 --wire-fd`. Without it the
   // model creates its own TAP (--wire-tap NAME [--wire-netns NS]).
   kModelFdWire = 7,
+  // Optional: the read end of the supervisor's lifeline pipe
+  // (`--lifeline-fd 8`); the model exits when it hangs up (uldd_hw_main.cc).
+  kModelFdLifeline = 8,
 };
 
 }  // namespace uldd::hw

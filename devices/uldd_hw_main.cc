@@ -6,12 +6,18 @@
 // commands outlive a driver crash as they would on a real card.
 //
 //   uldd-hw nvme --backing PATH --size BYTES [--latency-us N] [--max-iops N] [--serial S]
-//                [--block-size 512|4096]
+//                [--block-size 512|4096] [--lifeline-fd N]
 //   uldd-hw e1000 --mac 52:54:00:12:34:56 (--wire-tap NAME [--wire-netns NS] | --wire-fd)
 //                 [--itr-check]
 //
 // Power-on: the supervisor polls a register until the model has set it up
 // last: NVMe VS = 1.4, e1000 STATUS != 0 (see devices/e1000/e1000_model.h).
+//
+// Lifeline (--lifeline-fd N): the read end of a pipe whose write ends the
+// supervisor holds, and keeps in the service manager's fd store. The model
+// does not die with the supervisor (a restarted one reattaches to it,
+// docs/fd-store.md); it powers off when every write end is closed (POLLHUP):
+// the supervisor is gone and nobody keeps its fds.
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -54,6 +60,7 @@ struct NvmeOptions {
   uint32_t max_iops = 0;
   std::string serial = "ULDD0001";
   uint32_t block_size = 512;
+  int lifeline_fd = -1;
 };
 
 // Blocks SIGTERM/SIGINT and returns a signalfd for them, so a signal is just
@@ -101,7 +108,8 @@ Status run_nvme(const NvmeOptions& opt) {
       opt.size, ctrl.namespace_blocks(), opt.block_size, opt.backing, opt.latency_us,
       opt.max_iops == 0 ? std::string("unlimited") : std::to_string(opt.max_iops), dma->size());
 
-  pollfd fds[2] = {{doorbell.fd(), POLLIN, 0}, {signals->get(), POLLIN, 0}};
+  // A negative fd is ignored by ppoll: without a lifeline, two entries.
+  pollfd fds[3] = {{doorbell.fd(), POLLIN, 0}, {signals->get(), POLLIN, 0}, {opt.lifeline_fd, 0, 0}};
   uint32_t last_csts = ctrl.csts();
   for (;;) {
     NvmeController::TimePoint deadline;
@@ -115,12 +123,16 @@ Status run_nvme(const NvmeOptions& opt) {
       timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
       timeout_ptr = &timeout;
     }
-    int r = ::ppoll(fds, 2, timeout_ptr, nullptr);
+    int r = ::ppoll(fds, 3, timeout_ptr, nullptr);
     if (r < 0 && errno != EINTR) return uldd::errno_error("ppoll");
     if (r > 0 && (fds[1].revents & POLLIN) != 0) {
       signalfd_siginfo info{};
       [[maybe_unused]] ssize_t n = ::read(signals->get(), &info, sizeof info);
       spdlog::info("uldd-hw: signal {}, flushing and exiting", info.ssi_signo);
+      break;
+    }
+    if (r > 0 && (fds[2].revents & (POLLHUP | POLLERR)) != 0) {
+      spdlog::info("uldd-hw: lifeline closed (supervisor gone, its fds not kept): flushing and exiting");
       break;
     }
     if (r > 0 && (fds[0].revents & POLLIN) != 0) doorbell.drain();
@@ -197,6 +209,8 @@ int main(int argc, char** argv) {
       ->add_option("--max-iops", nvme.max_iops, "I/O completions per second at most (0: no limit)")
       ->check(CLI::Range(uint32_t{0}, uint32_t{10'000'000}));
   nvme_cmd->add_option("--serial", nvme.serial, "serial number (Identify Controller SN)");
+  nvme_cmd->add_option("--lifeline-fd", nvme.lifeline_fd,
+                       "read end of the supervisor's lifeline pipe: exit when it hangs up");
   nvme_cmd->add_option("--block-size", nvme.block_size, "logical block size")
       ->check(CLI::IsMember({512, 4096}));
   E1000Options e1000;

@@ -26,6 +26,8 @@ PACKAGES=(
   iproute2                # ip netns / ip link / ip addr: the NIC rig (scripts/netns-rig.sh)
   iputils-ping            # ping across the NIC rig (e2e-nic)
   iperf3                  # TCP throughput across the NIC rig (e2e-nic)
+  python3-prometheus-client  # tests only: the reference OpenMetrics parser checks the metrics text
+  dbus-daemon dbus-bin systemd  # the dbus tests: a private dbus-daemon, dbus-send (error names), busctl
 )
 
 export DEBIAN_FRONTEND=noninteractive

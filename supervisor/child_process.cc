@@ -30,6 +30,7 @@ struct ChildSetup {
   uid_t uid = 0;
   gid_t gid = 0;
   bool switch_user = false;
+  bool die_with_parent = true;
   SandboxLaunch* sandbox = nullptr;
 
   template <class Launcher>
@@ -52,7 +53,8 @@ struct ChildSetup {
     // Own process group: a terminal's Ctrl-C reaches the supervisor only, which
     // then stops drivers and models in order (shim drained first).
     if (setpgid(0, 0) != 0) return bp::error_code(errno, bp::system_category());
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return bp::error_code(errno, bp::system_category());
+    if (die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+      return bp::error_code(errno, bp::system_category());
     // Limits while still root: lowering the hard limit is allowed either
     // way, but keeping the core limit as it is needs no privilege later.
     if (sandbox != nullptr) {
@@ -216,6 +218,7 @@ struct BindFds {
 
 Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
   ChildSetup setup;
+  setup.die_with_parent = spec.die_with_supervisor;
   if (!spec.user.empty()) {
     passwd* pw = ::getpwnam(spec.user.c_str());
     if (pw == nullptr) return plain_error(spec.role + ": unknown user '" + spec.user + "'");
@@ -281,8 +284,28 @@ ChildProcess::~ChildProcess() {
   if (pidfd_.valid() && !exit_status_) terminate(std::chrono::milliseconds(1000));
 }
 
+ChildProcess ChildProcess::adopt(pid_t pid, UniqueFd pidfd, std::string role) {
+  ChildProcess child;
+  child.pid_ = pid;
+  child.pidfd_ = std::move(pidfd);
+  child.role_ = std::move(role);
+  child.adopted_ = true;
+  return child;
+}
+
+bool ChildProcess::reap_by_pidfd() {
+  pollfd p{pidfd_.get(), POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  on_reaped(0);
+  return true;
+}
+
 std::optional<int> ChildProcess::try_reap() {
   if (exit_status_ || pid_ < 0) return exit_status_;
+  if (adopted_) {
+    reap_by_pidfd();
+    return exit_status_;
+  }
   int status = 0;
   pid_t r = ::waitpid(pid_, &status, WNOHANG);
   if (r == pid_) on_reaped(status);
@@ -303,6 +326,12 @@ int ChildProcess::terminate(std::chrono::milliseconds grace) {
   ::poll(&p, 1, static_cast<int>(grace.count()));
   if (!try_reap()) {
     kill_now(SIGKILL);
+    if (adopted_) {
+      pollfd gone{pidfd_.get(), POLLIN, 0};
+      ::poll(&gone, 1, -1);
+      on_reaped(0);
+      return 0;
+    }
     int status = 0;
     ::waitpid(pid_, &status, 0);
     on_reaped(status);

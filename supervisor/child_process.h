@@ -37,11 +37,20 @@ struct SpawnSpec {
   std::string user;                      // "" = keep the supervisor's identity
   std::string role;                      // for messages: "disk0 driver"
   std::optional<SandboxSpec> sandbox;    // drivers: seccomp + limits; none for trusted children
+  // PDEATHSIG=SIGKILL. A device model sets false: it outlives a crashed
+  // supervisor for the next one to reattach (it watches a lifeline pipe
+  // instead, docs/fd-store.md).
+  bool die_with_supervisor = true;
 };
 
 class ChildProcess {
  public:
   static Result<ChildProcess> spawn(const SpawnSpec& spec);
+  // A process a previous supervisor started (a device model reattached after
+  // a restart), held by a pidfd the caller opened and verified. It is not
+  // our child: its exit is seen on the pidfd, its status is unknown
+  // (try_reap() then reports 0).
+  static ChildProcess adopt(pid_t pid, UniqueFd pidfd, std::string role);
 
   ChildProcess() = default;
   ChildProcess(ChildProcess&&) = default;
@@ -68,8 +77,12 @@ class ChildProcess {
  private:
   void on_reaped(int status);
 
+  // Not our child (adopt()): no waitpid, the pidfd says when it is gone.
+  bool reap_by_pidfd();
+
   pid_t pid_ = -1;
   UniqueFd pidfd_;
+  bool adopted_ = false;
   std::optional<int> exit_status_;
   std::string role_;
   std::filesystem::path cgroup_dir_;  // the sandbox's cgroup leaf, removed once reaped

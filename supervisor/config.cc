@@ -24,8 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<std::string_view, 5> kSupervisorKeys = {
-    "runtime_dir", "log_level", "status_interval_ms", "driver_user", "policy_dir"};
+constexpr std::array<std::string_view, 8> kSupervisorKeys = {
+    "runtime_dir", "log_level",     "status_interval_ms", "driver_user",
+    "policy_dir",  "dbus",          "control_group",      "metrics_file"};
 // clang-format off
 constexpr std::array<std::string_view, 18> kDiskKeys = {
     "name", "mode", "uio", "backing_file", "size", "model_latency_us", "model_max_iops", "io_queues",
@@ -91,6 +92,20 @@ Status parse_supervisor(const std::string& source, const toml::table& t, Supervi
   if (policy_dir.empty() || policy_dir.front() != '/')
     return r.error("policy_dir", "'policy_dir' must be an absolute path");
   c.policy_dir = fs::path(policy_dir).lexically_normal();
+  ULDD_TRY(r.read_string("dbus", c.dbus));
+  if (c.dbus != "system" && c.dbus != "none" && c.dbus.find(':') == std::string::npos)
+    return r.error("dbus", "'dbus' = \"" + c.dbus +
+                               "\" is neither \"system\", \"none\" nor a D-Bus address such as "
+                               "\"unix:path=/run/uldd/bus\"");
+  ULDD_TRY(r.read_string("control_group", c.control_group));
+  bool group_ok = c.control_group.size() <= 32 &&
+                  std::all_of(c.control_group.begin(), c.control_group.end(), [](char ch) {
+                    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+                  });
+  if (!group_ok) return r.error("control_group", "'control_group' is not a valid group name");
+  std::string metrics = c.metrics_file.string();
+  ULDD_TRY(r.read_string("metrics_file", metrics));
+  c.metrics_file = metrics;  // relative: resolved against runtime_dir by parse_config
   return {};
 }
 
@@ -206,6 +221,8 @@ Result<SupervisorConfig> build_config(const std::string& source, const toml::tab
   }
   ULDD_TRY(check_unique(readers, c));
   ULDD_TRY(parse_nic_tables(source, root, c));  // supervisor/nic_config.cc
+  if (!c.metrics_file.empty() && c.metrics_file.is_relative())
+    c.metrics_file = (c.runtime_dir / c.metrics_file).lexically_normal();
   return c;
 }
 

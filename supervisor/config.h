@@ -85,6 +85,14 @@ struct SupervisorConfig {
   std::string driver_user;                 // user the drivers run as; "" = stay as we are
   std::filesystem::path policy_dir = "/etc/uldd/policies";  // *.toml restart policies; absolute;
                                            //   missing directory = built-in default only
+  // Control plane (docs/dbus-api.md). `dbus`: "system" (the system bus),
+  // "none" (no D-Bus service), or a D-Bus address ("unix:path=...", a private
+  // bus for tests). A bus that cannot be reached at start-up is logged and
+  // the supervisor runs on without its API.
+  std::string dbus = "system";
+  std::string control_group = "uldd";      // may call mutating D-Bus methods besides root; "" = root only
+  std::filesystem::path metrics_file = "metrics.prom";  // OpenMetrics text, rewritten each
+                                           //   status tick; relative = under runtime_dir; "" = off
   std::vector<DiskDeviceConfig> disks;
   std::vector<NicDeviceConfig> nics;
 };

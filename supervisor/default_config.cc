@@ -17,6 +17,9 @@ log_level = "info"            # trace | debug | info | warn | error
 status_interval_ms = 2000     # one status line per device this often; 0 = off
 driver_user = "nobody"        # unprivileged user the drivers run as; "" = the supervisor's own
 policy_dir = "/etc/uldd/policies"  # restart policies (*.toml, see policies/README.md); SIGHUP reloads
+dbus = "system"               # D-Bus API (docs/dbus-api.md): system | none | an address "unix:path=..."
+control_group = "uldd"        # besides root, may restart/stop/start/inject/reload over D-Bus; "" = root only
+metrics_file = "metrics.prom" # OpenMetrics text for node_exporter's textfile collector; "" = off
 
 # One [[disk]] table per block device.
 [[disk]]

@@ -34,19 +34,20 @@ std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 10485
 
 Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cfg, const SupervisorConfig& sup,
                                                       const std::filesystem::path& bin_dir,
-                                                      const policies::RestartPolicy& policy) {
+                                                      const policies::RestartPolicy& policy,
+                                                      DeviceHandover handover) {
   if (cfg.uio != "emulated")
     return plain_error(cfg.name + ": uio = \"" + cfg.uio +
                        "\": the supervisor drives emulated devices only so far; the kernel UIO backend "
                        "(uio/kernel_uio.h) is not wired to device start-up yet");
   std::unique_ptr<DiskDevice> dev(new DiskDevice(cfg, bin_dir, sup.driver_user));
-  auto res = DiskResources::create(cfg);
-  if (!res) return Error{res.error().code, cfg.name + ": " + res.error().message};
-  dev->res_ = std::move(res.value());
+  dev->handover_ = handover;
+  ULDD_TRY(dev->acquire_resources(handover.inventory));  // fd store or new
   dev->res_.control_block()->config.heartbeat_interval_us =
       static_cast<uint32_t>(std::chrono::microseconds(policy.heartbeat_interval).count());
 
-  ULDD_TRY(dev->start_model());
+  ULDD_TRY(dev->adopted_ ? dev->bring_up_adopted_model() : dev->start_model());
+  if (dev->adopted_) dev->kill_previous_driver();  // the successor starts cold, below
   if (cfg.mode == DriverMode::kIsolated) {
     // The seed is the device name's hash: restarts of one device jitter the
     // same way run after run (campaigns replay), different devices differ.
@@ -80,15 +81,19 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
   ULDD_TRY(dev->shim_->start());
 
   if (!cfg.fuse_path.empty()) {
-    auto fuse = shim::FuseFrontend::start(*dev->shim_, cfg.fuse_path, cfg.name);
+    auto* rec = dev->res_.adoption_record();
+    shim::FuseHandover fh{&rec->fuse_init_length, std::span(rec->fuse_init), std::move(dev->adopted_fuse_fd_)};
+    auto fuse = shim::FuseFrontend::start(*dev->shim_, cfg.fuse_path, cfg.name, std::move(fh));
     if (!fuse) return Error{fuse.error().code, cfg.name + ": FUSE frontend: " + fuse.error().message};
     dev->fuse_ = std::move(fuse.value());
   }
   if (!cfg.nbd_socket.empty()) {
-    auto nbd = shim::NbdServer::start(*dev->shim_, cfg.nbd_socket, cfg.name);
+    auto nbd = shim::NbdServer::start(*dev->shim_, cfg.nbd_socket, cfg.name, std::move(dev->adopted_nbd_fd_));
     if (!nbd) return Error{nbd.error().code, cfg.name + ": NBD frontend: " + nbd.error().message};
     dev->nbd_ = std::move(nbd.value());
   }
+  dev->record_processes();
+  ULDD_TRY(dev->publish_fds());
   spdlog::info("{}: up: {} NVMe ({}), driver {} {}, policy '{}', FUSE file {}, NBD socket {}", cfg.name,
                mib(cfg.size_bytes), cfg.backing_file.string(),
                cfg.mode == DriverMode::kIsolated ? "process" : "colocated",
@@ -117,10 +122,18 @@ Status DiskDevice::start_model() {
   spec.fds = {{hw::kModelFdBar, res_.bar.fd()},
               {hw::kModelFdDma, res_.dma.fd()},
               {hw::kModelFdIrq, res_.irq.fd()},
-              {hw::kModelFdDoorbell, res_.doorbell.fd()}};
+              {hw::kModelFdDoorbell, res_.doorbell.fd()},
+              {hw::kModelFdLifeline, res_.lifeline_model_end.get()}};
+  // The hardware outlives a crashed supervisor (docs/fd-store.md): no
+  // PDEATHSIG; it powers off when its lifeline hangs up instead.
+  spec.args.push_back("--lifeline-fd");
+  spec.args.push_back(std::to_string(hw::kModelFdLifeline));
+  spec.die_with_supervisor = false;
   auto child = ChildProcess::spawn(spec);
   if (!child) return child.error();
   model_ = std::move(child.value());
+  res_.lifeline_model_end.reset();  // only the model holds the read end
+  record_processes();
   // The model writes CAP and VS once it has initialised the BAR; a driver
   // started earlier could see its CC write wiped by that power-on reset.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -223,7 +236,10 @@ void DiskDevice::on_fd_ready(int fd) {
 }
 
 void DiskDevice::tick() {
-  if (!engine_ || stopped_) return;
+  if (stopped_) return;
+  record_processes();
+  log_adoption_progress();
+  if (!engine_) return;
   engine_->tick();
   // A cold successor that runs has reset the controller (CC.EN = 0 aborts
   // every command): buffer slots of requests failed at the restart
@@ -281,6 +297,8 @@ void DiskDevice::stop() {
   colocated_driver_.reset();
   colocated_uio_.reset();
   if (model_.running()) model_.terminate(std::chrono::seconds(5));
+  // A clean stop: the next start is a fresh one.
+  if (handover_.store != nullptr) store_entries_.withdraw(*handover_.store);
   spdlog::info("{}: stopped", cfg_.name);
 }
 

@@ -20,6 +20,8 @@
 #include "common/result.h"
 #include "supervisor/child_process.h"
 #include "supervisor/config.h"
+#include "supervisor/device_control.h"
+#include "supervisor/device_handover.h"
 #include "supervisor/disk_resources.h"
 #include "supervisor/restart_engine.h"
 
@@ -37,42 +39,63 @@ class NbdServer;
 
 namespace uldd::supervisor {
 
-class DiskDevice final : private DriverHost {
+class DiskDevice final : public DeviceControl, private DriverHost {
  public:
   // `bin_dir` holds uldd-hw and uldd-nvme-driver; `policy` governs restarts.
+  // `handover`: the fd store, and the fds a crashed supervisor left there to
+  // adopt the device from (supervisor/disk_device_adoption.cc).
   static Result<std::unique_ptr<DiskDevice>> start(const DiskDeviceConfig& cfg, const SupervisorConfig& sup,
                                                    const std::filesystem::path& bin_dir,
-                                                   const policies::RestartPolicy& policy);
+                                                   const policies::RestartPolicy& policy,
+                                                   DeviceHandover handover = {});
   ~DiskDevice();
 
   // Drains open requests (bounded), then stops frontends, shim, driver, model.
   void stop();
 
-  const std::string& name() const { return cfg_.name; }
+  const std::string& name() const override { return cfg_.name; }
+  DeviceSnapshot snapshot() const override;  // supervisor/disk_device_control.cc
   shim::DiskShim& shim() { return *shim_; }
   // -1 when the process does not exist (colocated driver, stopped device).
   pid_t driver_pid() const { return engine_ ? engine_->driver_pid() : -1; }
   pid_t model_pid() const { return model_.running() ? model_.pid() : -1; }
   // Null in colocated mode (the driver lives and dies with the supervisor).
-  RestartEngine* engine() { return engine_.get(); }
-  bool failed() const { return failed_; }
+  RestartEngine* engine() override { return engine_.get(); }
+  bool failed() const override { return failed_; }
 
   // Fds the supervisor's loop watches (child pidfds, the engine's fault kick).
-  std::vector<int> watched_fds() const;
+  std::vector<int> watched_fds() const override;
   // Called when one of watched_fds() became readable.
-  void on_fd_ready(int fd);
+  void on_fd_ready(int fd) override;
   // Time-driven work (heartbeats, scheduled restarts) and when it is due next.
-  void tick();
-  std::chrono::steady_clock::time_point next_deadline() const;
+  void tick() override;
+  std::chrono::steady_clock::time_point next_deadline() const override;
   // A reloaded policy (SIGHUP).
   void set_policy(const policies::RestartPolicy& policy);
 
-  std::string status_line(std::chrono::steady_clock::duration since_last);
+  std::string status_line(std::chrono::steady_clock::duration since_last) override;
 
  private:
   DiskDevice(DiskDeviceConfig cfg, std::filesystem::path bin_dir, std::string driver_user);
   Status start_model();
   Status start_colocated_driver();
+
+  // Surviving a supervisor restart (disk_device_adoption.cc): regions from
+  // the fd store or new; the device model reattached or started again on
+  // them; the old driver killed; every fd handed to the store once serving.
+  Status acquire_resources(systemd::FdInventory* inventory);
+  Status bring_up_adopted_model();
+  void kill_previous_driver();
+  void record_processes();
+  Status publish_fds();
+  void log_adoption_progress();
+  DeviceHandover handover_;
+  systemd::FdStoreEntries store_entries_;
+  bool adopted_ = false;
+  bool lifeline_renewed_ = false;
+  UniqueFd adopted_fuse_fd_, adopted_nbd_fd_;
+  std::chrono::steady_clock::time_point adopted_at_{};
+  bool adoption_logged_ = false;
 
   // DriverHost
   const std::string& device_name() const override { return cfg_.name; }
@@ -81,6 +104,7 @@ class DiskDevice final : private DriverHost {
   void hold_requests() override;
   Result<uint32_t> prepare_successor(Resend how) override;
   int64_t first_completion_ns() const override;
+  bool work_pending() const override;
   void fail_device(const std::string& reason) override;
 
   DiskDeviceConfig cfg_;

@@ -14,7 +14,9 @@
 #include <spdlog/spdlog.h>
 
 #include "supervisor/config.h"
+#include "supervisor/logging/configure_logging.h"
 #include "supervisor/supervisor.h"
+#include "supervisor/systemd/fd_inventory.h"
 
 namespace {
 
@@ -56,10 +58,24 @@ int main(int argc, char** argv) {
               << config->disks.size() << " disk(s), " << config->nics.size() << " NIC(s)\n";
     return 0;
   }
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
-  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
+  // The journal with structured fields under systemd, readable text on
+  // stderr otherwise (supervisor/logging/configure_logging.h).
+  if (auto logging = uldd::supervisor::logging::configure_logging(log_level.empty() ? config->log_level : log_level);
+      !logging) {
+    std::cerr << "uldd-supervisor: " << logging.error().message << "\n";
+    return 2;
+  }
 
   uldd::supervisor::Supervisor supervisor(std::move(config.value()), bin_dir);
+  // Restarted by a service manager that kept our fds (docs/fd-store.md).
+  auto inherited = uldd::supervisor::systemd::FdInventory::from_environment();
+  if (!inherited) {
+    spdlog::error("start-up failed: {}", inherited.error().describe());
+    return 1;
+  }
+  if (!inherited->empty())
+    spdlog::info("fd store: {} fds inherited (LISTEN_FDS): adopting devices from them", inherited->size());
+  supervisor.adopt_from(std::move(inherited.value()));
   if (auto s = supervisor.start(); !s) {
     spdlog::error("start-up failed: {}", s.error().describe());
     return 1;

@@ -35,6 +35,7 @@
 #include "common/result.h"
 #include "supervisor/child_process.h"
 #include "supervisor/config.h"
+#include "supervisor/device_control.h"
 #include "supervisor/nic_resources.h"
 #include "supervisor/restart_engine.h"
 
@@ -51,7 +52,7 @@ class TapFrontend;
 
 namespace uldd::supervisor {
 
-class NicDevice final : private DriverHost {
+class NicDevice final : public DeviceControl, private DriverHost {
  public:
   // `bin_dir` holds uldd-hw and uldd-e1000-driver; `policy` governs restarts.
   static Result<std::unique_ptr<NicDevice>> start(const NicDeviceConfig& cfg,
@@ -63,28 +64,29 @@ class NicDevice final : private DriverHost {
   // Stops the shim, driver and model, then closes the TAP (which removes it).
   void stop();
 
-  const std::string& name() const { return cfg_.name; }
+  const std::string& name() const override { return cfg_.name; }
+  DeviceSnapshot snapshot() const override;  // supervisor/nic_device_control.cc
   shim::NetShim& shim() { return *shim_; }
   // -1 when the process does not exist (colocated driver, stopped device).
   pid_t driver_pid() const { return engine_ ? engine_->driver_pid() : -1; }
   pid_t model_pid() const { return model_.running() ? model_.pid() : -1; }
   // Null in colocated mode (the driver lives and dies with the supervisor).
-  RestartEngine* engine() { return engine_.get(); }
-  bool failed() const { return failed_; }
+  RestartEngine* engine() override { return engine_.get(); }
+  bool failed() const override { return failed_; }
 
   // Fds the supervisor's loop watches (child pidfds, the engine's fault kick).
-  std::vector<int> watched_fds() const;
+  std::vector<int> watched_fds() const override;
   // Called when one of watched_fds() became readable.
-  void on_fd_ready(int fd);
+  void on_fd_ready(int fd) override;
   // Time-driven work (heartbeats, scheduled restarts, the end of a
   // quarantine) and when it is due next.
-  void tick();
-  std::chrono::steady_clock::time_point next_deadline() const;
+  void tick() override;
+  std::chrono::steady_clock::time_point next_deadline() const override;
   // A reloaded policy (SIGHUP).
   void set_policy(const policies::RestartPolicy& policy);
 
   // One line for the log; also rewrites the stats file.
-  std::string status_line(std::chrono::steady_clock::duration since_last);
+  std::string status_line(std::chrono::steady_clock::duration since_last) override;
 
  private:
   NicDevice(NicDeviceConfig cfg, std::filesystem::path stats_path, std::filesystem::path bin_dir,
@@ -102,6 +104,7 @@ class NicDevice final : private DriverHost {
   void hold_requests() override;
   Result<uint32_t> prepare_successor(Resend how) override;
   int64_t first_completion_ns() const override;
+  bool work_pending() const override;
   void fail_device(const std::string& reason) override;
 
   NicDeviceConfig cfg_;

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "supervisor/logging/log_fields.h"
 #include "supervisor/restart_engine_detail.h"
 
 namespace uldd::supervisor {
@@ -109,6 +110,8 @@ void RestartEngine::report_fault(const std::string& reason) {
 }
 
 void RestartEngine::on_fd_ready(int fd) {
+  logging::ScopedLogFields log_fields{{"DEVICE", host_.device_name()},
+                                      {"DRIVER_PID", std::to_string(std::max(driver_.pid(), pid_t{0}))}};
   if (fault_wake_.valid() && fd == fault_wake_.fd()) {
     fault_wake_.drain();
     std::string reason;
@@ -125,6 +128,10 @@ void RestartEngine::on_fd_ready(int fd) {
     return;
   }
   if (driver_.running() && fd == driver_.pidfd()) {
+    if (state_ == EngineState::kHeld) {  // operator_stop() killed it: nothing to recover
+      driver_.try_reap();
+      return;
+    }
     if (state_ == EngineState::kStarting) {
       poll_start(Clock::now());
       return;
@@ -140,10 +147,29 @@ void RestartEngine::on_fd_ready(int fd) {
 }
 
 void RestartEngine::on_driver_gone(int status) {
+  logging::ScopedLogFields log_fields{{"DEVICE", host_.device_name()},
+                                      {"DRIVER_PID", std::to_string(std::max(driver_.pid(), pid_t{0}))}};
   auto now = Clock::now();
-  if (state_ == EngineState::kStopped) return;
+  if (state_ == EngineState::kStopped || state_ == EngineState::kHeld) return;
   host_.hold_requests();
   died_at_ = now;
+  note_fault_time();
+  if (operator_restart_pending_) {
+    // The operator's restart (restart_engine_operator.cc): not a failure, so
+    // the policy is not asked and its intensity budget is not spent.
+    operator_restart_pending_ = false;
+    ++operator_restarts_;
+    counters_.last_fault = "restarted by the operator";
+    outage_ = Outage{};
+    outage_.old_pid = driver_.pid();
+    outage_.cause = "operator";
+    spdlog::info("{}: driver (pid {}) stopped for the operator's restart; holding requests", host_.device_name(),
+                 driver_.pid());
+    state_ = EngineState::kWaiting;
+    restart_at_ = now;
+    restart_now();
+    return;
+  }
   FailureCause cause = WIFSIGNALED(status) ? FailureCause::kCrashed : FailureCause::kExited;
   std::string what = ChildProcess::describe_status(status);
   if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) what += " (seccomp: forbidden system call)";
@@ -208,6 +234,8 @@ void RestartEngine::exhausted(const std::string& reason, FailureCause cause) {
 }
 
 void RestartEngine::tick() {
+  logging::ScopedLogFields log_fields{{"DEVICE", host_.device_name()},
+                                      {"DRIVER_PID", std::to_string(std::max(driver_.pid(), pid_t{0}))}};
   auto now = Clock::now();
   if (state_ == EngineState::kStarting && now >= starting_.next_poll) poll_start(now);
   if (state_ == EngineState::kWaiting && now >= restart_at_) restart_now();
@@ -223,6 +251,16 @@ void RestartEngine::tick() {
       spdlog::warn("{}: driver (pid {}) {}", host_.device_name(), driver_.pid(), kill_reason_);
       driver_.kill_now(SIGKILL);
     }
+  }
+  if (awaiting_first_completion_ && state_ == EngineState::kServing && host_.first_completion_ns() == 0 &&
+      !host_.work_pending()) {
+    // Nothing was waiting and nothing came since: the outage ended when the
+    // successor began serving.
+    awaiting_first_completion_ = false;
+    counters_.last_downtime = std::chrono::duration_cast<std::chrono::microseconds>(outage_.serving_at - died_at_);
+    spdlog::info("{}: recovered (idle: no request was waiting): serving {:.2f} ms after the failure was detected",
+                 host_.device_name(), ms(outage_.serving_at - died_at_));
+    emit_event(0);
   }
   if (awaiting_first_completion_) {
     int64_t first = host_.first_completion_ns();
@@ -247,6 +285,9 @@ void RestartEngine::tick() {
 }
 
 void RestartEngine::emit_event(int64_t first_completion_ns) {
+  logging::ScopedLogFields log_fields{
+      {"EVENT", "recovered"},
+      {"DOWNTIME_US", std::to_string(counters_.last_downtime.count())}};  // set by the caller
   // Machine-readable, one line per recovery, for benchmarks and campaigns:
   // steady_clock (CLOCK_MONOTONIC) nanoseconds, comparable with other
   // processes' clock_gettime(CLOCK_MONOTONIC).
@@ -258,6 +299,19 @@ void RestartEngine::emit_event(int64_t first_completion_ns) {
       host_.device_name(), outage_.cause, outage_.old_pid, outage_.new_pid, outage_.warm ? "warm" : "cold",
       outage_.standby, outage_.warm_refused, outage_.resent, ns(died_at_), ns(outage_.serving_at),
       first_completion_ns);
+  if (recovery_listener_) {
+    RecoveryRecord r;
+    r.cause = outage_.cause;
+    r.warm = outage_.warm;
+    r.standby = outage_.standby;
+    r.warm_refused = outage_.warm_refused;
+    r.old_pid = outage_.old_pid;
+    r.new_pid = outage_.new_pid;
+    r.resent = outage_.resent;
+    r.detect_to_serving = std::chrono::duration_cast<std::chrono::microseconds>(outage_.serving_at - died_at_);
+    r.downtime = counters_.last_downtime;
+    recovery_listener_(r);
+  }
 }
 
 Clock::time_point RestartEngine::next_deadline() const {

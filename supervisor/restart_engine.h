@@ -33,6 +33,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,6 +64,10 @@ class DriverHost {
   virtual Result<uint32_t> prepare_successor(Resend how) = 0;
   // steady_clock ns of the first completion since prepare_successor(), or 0.
   virtual int64_t first_completion_ns() const = 0;
+  // Whether the shim has work a successor must complete (disk: open
+  // requests; NIC: TX frames handed over). An idle device's recovery is
+  // settled when the successor serves: no completion would ever come.
+  virtual bool work_pending() const { return true; }
   // Policy exhausted with on_exhausted = fail-device: complete everything
   // queued and new with an I/O error (disk) / mark the link down (NIC).
   virtual void fail_device(const std::string& reason) = 0;
@@ -86,7 +91,21 @@ enum class EngineState {
   kWaiting,    // the driver died; a restart is scheduled
   kStarting,   // a successor was spawned (or a standby released); not yet kRunning
   kFailed,     // policy exhausted (fail-device / run-hook): the device is failed
+  kHeld,       // an operator stopped the driver: requests are held until operator_start()
   kStopped,
+};
+
+// "serving", "recovering", "stopped", "failed" (DeviceSnapshot::state).
+std::string_view to_string(EngineState state);
+
+// What the engine tells the control plane about each recovery.
+struct RecoveryRecord {
+  std::string cause;  // FailureCause name, or "operator"
+  bool warm = false, standby = false, warm_refused = false;
+  pid_t old_pid = -1, new_pid = -1;
+  uint32_t resent = 0;
+  std::chrono::microseconds detect_to_serving{0};
+  std::chrono::microseconds downtime{0};  // detected -> first completion
 };
 
 class RestartEngine {
@@ -114,6 +133,27 @@ class RestartEngine {
   // and its [limits] for the next spawn (a hot standby started under other
   // limits is replaced).
   void set_policy(const policies::RestartPolicy& policy);
+  // Operator actions (D-Bus, ulddctl). Errors: EBUSY when the state does not
+  // allow it (the message says why). restart: the serving driver is killed
+  // and replaced at once as the policy's recovery mode says, without asking
+  // the policy (an operator's restart is not a failure: not counted against
+  // its intensity, cause "operator"). stop: the driver (and standby) is
+  // stopped and the shim holds requests — applications stall — until start,
+  // which launches a successor as after a failure (warm if the policy says).
+  Status operator_restart();
+  Status operator_stop();
+  Status operator_start();
+  // Fault injection: `signal` to the serving driver, through its pidfd.
+  Status signal_driver(int signal);
+  // Called once per recovery, when its first completion has been seen.
+  void set_recovery_listener(std::function<void(const RecoveryRecord&)> listener) {
+    recovery_listener_ = std::move(listener);
+  }
+  // CLOCK_REALTIME microseconds of the latest fault; 0 if none.
+  uint64_t last_fault_realtime_us() const { return last_fault_realtime_us_; }
+  // Failures by cause name, plus "operator" for operator restarts.
+  std::map<std::string, uint64_t> faults_by_cause() const;
+
   // How long a successor may take to report kRunning before it is killed
   // and counted as a start failure (default 10 s; tests shorten it).
   void set_start_timeout(std::chrono::milliseconds timeout) { start_timeout_ = timeout; }
@@ -194,6 +234,12 @@ class RestartEngine {
   std::chrono::milliseconds start_timeout_{10000};
   std::optional<int> stop_status_;
   ChildProcess hook_;  // on_exhausted = run-hook
+  // Operator actions (restart_engine_operator.cc).
+  bool operator_restart_pending_ = false;  // the next death is the operator's doing
+  uint64_t operator_restarts_ = 0;
+  uint64_t last_fault_realtime_us_ = 0;
+  std::function<void(const RecoveryRecord&)> recovery_listener_;
+  void note_fault_time();
 };
 
 }  // namespace uldd::supervisor

@@ -162,6 +162,7 @@ void RestartEngine::start_failed(const std::string& what) {
   kill_cause_.reset();
   ++counters_.start_failures;
   counters_.last_fault = what;
+  note_fault_time();
   spdlog::error("{} [{}]", what, policies::to_string(cause));
   schedule_or_give_up(cause, false, what);
 }

@@ -10,9 +10,29 @@
 
 #include <spdlog/spdlog.h>
 
+#include "supervisor/dbus/bus_service.h"
+#include "supervisor/metrics/metrics_file.h"
+#include "supervisor/systemd/service_notifier.h"
+#include "supervisor/systemd/status_summary.h"
+#include "supervisor/systemd/watchdog_keeper.h"
+
 namespace uldd::supervisor {
+namespace {
+
+// More start-up time asked of the service manager before each device comes
+// up (EXTEND_TIMEOUT_USEC): a device model, a driver's controller bring-up
+// and a FUSE mount take well under this even on a loaded machine.
+constexpr auto kDeviceStartBudget = std::chrono::seconds(30);
+
+}  // namespace
+
+Supervisor::Supervisor(SupervisorConfig config, std::filesystem::path bin_dir)
+    : config_(std::move(config)), bin_dir_(std::move(bin_dir)) {}
 
 Status Supervisor::start() {
+  notifier_ = systemd::ServiceNotifier::from_environment();
+  watchdog_ = std::make_unique<systemd::WatchdogKeeper>(*notifier_);
+  fd_store_ = systemd::FdStore::from_environment();
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -40,13 +60,15 @@ Status Supervisor::start() {
     spdlog::info("policy_dir {} does not exist: only the built-in 'default' policy", config_.policy_dir.string());
   }
   for (const auto& disk : config_.disks) {
+    notifier_->extend_timeout(kDeviceStartBudget);
+    notifier_->status("starting " + disk.name);
     auto policy = policies_->find(disk.policy);
     if (!policy) {
       stop();
       return plain_error(disk.name + ": policy '" + disk.policy + "' is neither built in nor a file " +
                          (config_.policy_dir / (disk.policy + ".toml")).string());
     }
-    auto dev = DiskDevice::start(disk, config_, bin_dir_, *policy);
+    auto dev = DiskDevice::start(disk, config_, bin_dir_, *policy, DeviceHandover{fd_store_.get(), &inventory_});
     if (!dev) {
       stop();
       return dev.error();
@@ -54,6 +76,8 @@ Status Supervisor::start() {
     disks_.push_back(std::move(dev.value()));
   }
   for (const auto& nic : config_.nics) {  // NICs: supervisor/nic_device.h
+    notifier_->extend_timeout(kDeviceStartBudget);
+    notifier_->status("starting " + nic.name);
     auto policy = policies_->find(nic.policy);
     if (!policy) {
       stop();
@@ -67,61 +91,53 @@ Status Supervisor::start() {
     }
     nics_.push_back(std::move(dev.value()));
   }
+  systemd::release_unclaimed(inventory_, *fd_store_);  // fds of devices no longer configured
+  attach_control_plane();
+  start_bus();
+  publish_changes();
+  write_metrics_file();
+  notifier_->ready(systemd::status_summary(devices()));
   return {};
 }
 
-void Supervisor::reload_policies() {
-  auto loaded = policies_->reload();
-  if (!loaded) {
-    spdlog::error("SIGHUP: policy reload failed, keeping the last good policies:\n{}", loaded.error().message);
+void Supervisor::start_bus() {
+  if (config_.dbus == "none") return;
+  dbus::BusOptions options;
+  options.address = config_.dbus;
+  options.control_group = config_.control_group;
+  auto bus = dbus::BusService::start(*this, options);
+  if (!bus) {
+    // The devices serve without the API; the operator learns why here.
+    spdlog::warn("D-Bus API not available ({}): {}", config_.dbus, bus.error().message);
     return;
   }
-  for (auto& d : disks_) {
-    const std::string& name = config_.disks[static_cast<size_t>(&d - &disks_[0])].policy;
-    auto policy = policies_->find(name);
-    if (!policy) {
-      spdlog::error("SIGHUP: {}: policy '{}' no longer exists; keeping the one in use", d->name(), name);
-      continue;
-    }
-    d->set_policy(*policy);
-    spdlog::info("SIGHUP: {}: policy '{}' reloaded from {}", d->name(), name, policy->source);
-  }
-  for (auto& n : nics_) {
-    const std::string& name = config_.nics[static_cast<size_t>(&n - &nics_[0])].policy;
-    auto policy = policies_->find(name);
-    if (!policy) {
-      spdlog::error("SIGHUP: {}: policy '{}' no longer exists; keeping the one in use", n->name(), name);
-      continue;
-    }
-    n->set_policy(*policy);
-    spdlog::info("SIGHUP: {}: policy '{}' reloaded from {}", n->name(), name, policy->source);
-  }
+  bus_ = std::move(bus.value());
+  events_ = bus_.get();
+  spdlog::info("D-Bus API: org.uldd.Supervisor1 on {} as {}", config_.dbus, bus_->unique_name());
 }
 
 int Supervisor::run() {
   using clock = std::chrono::steady_clock;
   auto last_status = clock::now();
   for (;;) {
-    std::vector<pollfd> fds{{signal_fd_, POLLIN, 0}};
-    std::vector<DiskDevice*> owner{nullptr};
+    // fds[0]: signals; fds[1]: the D-Bus connection (-1 = none, ignored by
+    // ppoll); then each device's, owner[i] saying whose.
+    std::vector<pollfd> fds{{signal_fd_, POLLIN, 0}, {-1, 0, 0}};
+    std::vector<DeviceControl*> owner{nullptr, nullptr};
     auto next = clock::now() + std::chrono::hours(1);
     if (config_.status_interval_ms > 0)
       next = last_status + std::chrono::milliseconds(config_.status_interval_ms);
-    for (auto& d : disks_) {
+    if (bus_) {
+      fds[1] = {bus_->fd(), bus_->poll_events(), 0};
+      next = std::min(next, bus_->deadline());
+    }
+    if (auto ping = watchdog_->next_deadline()) next = std::min(next, *ping);
+    for (DeviceControl* d : device_views_) {
       for (int fd : d->watched_fds()) {
         fds.push_back({fd, POLLIN, 0});
-        owner.push_back(d.get());
+        owner.push_back(d);
       }
       next = std::min(next, d->next_deadline());
-    }
-    const size_t first_nic_fd = fds.size();
-    std::vector<NicDevice*> nic_owner;
-    for (auto& n : nics_) {
-      for (int fd : n->watched_fds()) {
-        fds.push_back({fd, POLLIN, 0});
-        nic_owner.push_back(n.get());
-      }
-      next = std::min(next, n->next_deadline());
     }
     // Microseconds, not poll()'s milliseconds: a restarting driver's
     // kRunning report is polled every 20..500 us (RestartEngine kStarting).
@@ -134,7 +150,10 @@ int Supervisor::run() {
       signalfd_siginfo si{};
       while (::read(signal_fd_, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGHUP) {
-          reload_policies();
+          auto reloaded = reload_policies();
+          if (!reloaded)
+            spdlog::error("SIGHUP: policy reload failed, keeping the last good policies:\n{}",
+                          reloaded.error().message);
           continue;
         }
         spdlog::info("{}: stopping", sigabbrev_np(static_cast<int>(si.ssi_signo)));
@@ -142,13 +161,10 @@ int Supervisor::run() {
         return 0;
       }
     }
-    for (size_t i = 1; i < first_nic_fd; ++i) {
+    for (size_t i = 2; i < fds.size(); ++i) {
       if (fds[i].revents & (POLLIN | POLLHUP)) owner[i]->on_fd_ready(fds[i].fd);
     }
-    for (size_t i = first_nic_fd; i < fds.size(); ++i) {
-      if (fds[i].revents & (POLLIN | POLLHUP)) nic_owner[i - first_nic_fd]->on_fd_ready(fds[i].fd);
-    }
-    for (auto& d : disks_) {
+    for (DeviceControl* d : device_views_) {
       d->tick();
       RestartEngine* engine = d->engine();
       std::optional<int> status = engine != nullptr ? engine->stop_supervisor_status() : std::nullopt;
@@ -158,27 +174,32 @@ int Supervisor::run() {
         return *status;
       }
     }
-    for (auto& n : nics_) {
-      n->tick();
-      RestartEngine* engine = n->engine();
-      std::optional<int> status = engine != nullptr ? engine->stop_supervisor_status() : std::nullopt;
-      if (status) {
-        spdlog::critical("{}: policy says stop the supervisor: exiting with status {}", n->name(), *status);
-        stop();
-        return *status;
-      }
-    }
-    if (config_.status_interval_ms > 0 &&
-        clock::now() - last_status >= std::chrono::milliseconds(config_.status_interval_ms)) {
-      auto now = clock::now();
-      for (auto& d : disks_) spdlog::info("{}", d->status_line(now - last_status));
-      for (auto& n : nics_) spdlog::info("{}", n->status_line(now - last_status));
+    // D-Bus calls are handled after the devices moved on, so that a client
+    // reads what this round did; then what changed is signalled.
+    if (bus_ && (fds[1].revents != 0 || clock::now() >= bus_->deadline())) bus_->process();
+    publish_changes();
+    auto now = clock::now();
+    if (config_.status_interval_ms > 0 && now - last_status >= std::chrono::milliseconds(config_.status_interval_ms)) {
+      for (DeviceControl* d : device_views_) spdlog::info("{}", d->status_line(now - last_status));
+      notifier_->status(systemd::status_summary(devices()));
+      write_metrics_file();
       last_status = now;
     }
+    // Last: a round that got here is a healthy round.
+    watchdog_->on_loop_round(now);
   }
 }
 
 void Supervisor::stop() {
+  if (!stopping_announced_ && (!disks_.empty() || !nics_.empty())) {
+    stopping_announced_ = true;
+    set_state("stopping");
+    if (notifier_) notifier_->stopping("stopping: taking devices down");
+    if (bus_) bus_->flush();
+    // Stale figures must not look current to a collector.
+    if (!config_.metrics_file.empty()) metrics::MetricsFile(config_.metrics_file).remove();
+  }
+  device_views_.clear();
   for (auto it = nics_.rbegin(); it != nics_.rend(); ++it) (*it)->stop();
   nics_.clear();
   for (auto it = disks_.rbegin(); it != disks_.rend(); ++it) (*it)->stop();

@@ -23,8 +23,11 @@
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
+#include <linux/fuse.h>
 #include <spdlog/spdlog.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -50,6 +53,16 @@ int to_errno(abi::BlockStatus status) {
 // Errors logged one by one before only one in 1000 is (a failed device
 // answers every request with EIO).
 constexpr uint64_t kErrorsLoggedEach = 20;
+
+// Linux include/uapi/linux/fuse.h (protocol 7.40, Linux 6.9); Debian 12's
+// headers stop at 7.38. A notification (unique 0) with this code moves every
+// request read but not answered back to the pending queue, each flagged with
+// FUSE_UNIQUE_RESEND in its unique.
+constexpr int32_t kFuseNotifyResend = 7;
+constexpr uint64_t kFuseUniqueResend = uint64_t{1} << 63;
+// The replayed FUSE_INIT's unique: no request the kernel numbers (from 2, in
+// steps of 2) has it, and its reply is swallowed before it reaches the fd.
+constexpr uint64_t kReplayedInitUnique = (uint64_t{1} << 62) | 0x1d1d;
 
 }  // namespace
 
@@ -90,7 +103,37 @@ struct FuseFrontend::Ops {
     st.st_blksize = 4096;
   }
 
-  static void init(void* /*userdata*/, fuse_conn_info* conn) {
+  // libfuse's I/O on the /dev/fuse fd (fuse_session_custom_io), plain
+  // read/writev plus: the kernel's FUSE_INIT of a fresh mount is recorded
+  // (FuseHandover), resent requests are counted, and the reply to a
+  // replayed INIT is dropped (the kernel never sent that request).
+  static ssize_t io_read(int fd, void* buf, size_t len, void* userdata) {
+    auto& fe = *static_cast<FuseFrontend*>(userdata);
+    const ssize_t n = ::read(fd, buf, len);
+    if (n >= static_cast<ssize_t>(sizeof(fuse_in_header))) {
+      const auto* in = static_cast<const fuse_in_header*>(buf);
+      if (in->unique & kFuseUniqueResend) fe.resent_requests_.fetch_add(1, std::memory_order_relaxed);
+      if (in->opcode == FUSE_INIT && fe.init_length_ != nullptr && !fe.adopted_) {
+        const size_t keep = std::min(static_cast<size_t>(n), fe.init_bytes_.size());
+        std::memcpy(fe.init_bytes_.data(), buf, keep);
+        *fe.init_length_ = static_cast<uint32_t>(keep);
+      }
+    }
+    return n;
+  }
+
+  static ssize_t io_writev(int fd, struct iovec* iov, int count, void* /*userdata*/) {
+    if (count > 0 && iov[0].iov_len >= sizeof(fuse_out_header) &&
+        static_cast<const fuse_out_header*>(iov[0].iov_base)->unique == kReplayedInitUnique) {
+      size_t total = 0;
+      for (int i = 0; i < count; ++i) total += iov[i].iov_len;
+      return static_cast<ssize_t>(total);
+    }
+    return ::writev(fd, iov, count);
+  }
+
+  static void init(void* userdata, fuse_conn_info* conn) {
+    static_cast<FuseFrontend*>(userdata)->init_seen_ = true;
     conn->max_write = kMaxIo;   // libfuse derives max_pages from it
     conn->max_read = kMaxIo;    // must repeat the max_read mount option
     conn->max_background = 64;  // async direct I/O requests in flight
@@ -241,13 +284,22 @@ FuseFrontend::FuseFrontend(BlockClient& client, std::filesystem::path mountpoint
 
 Result<std::unique_ptr<FuseFrontend>> FuseFrontend::start(BlockClient& client,
                                                           std::filesystem::path mountpoint,
-                                                          std::string device_name) {
+                                                          std::string device_name,
+                                                          FuseHandover handover) {
   mountpoint = std::filesystem::absolute(mountpoint).lexically_normal();
-  ULDD_TRY(prepare_fuse_mountpoint(mountpoint));
+  const bool adopt = handover.adopt_fd.valid();
+  if (!adopt) {
+    ULDD_TRY(prepare_fuse_mountpoint(mountpoint));
+  } else if (!fuse_mounted_at(mountpoint, /*resolve_symlinks=*/false)) {  // nobody serves it yet: no lookup
+    return Error{ENOENT, "no FUSE mount on " + mountpoint.string() + " to take over"};
+  }
   std::unique_ptr<FuseFrontend> fe(
       new FuseFrontend(client, std::move(mountpoint), std::move(device_name)));
+  fe->init_length_ = handover.init_length;
+  fe->init_bytes_ = handover.init_bytes;
+  fe->adopted_ = adopt;
   struct stat st {};
-  if (::stat(fe->mountpoint_.c_str(), &st) == 0) {
+  if (!adopt && ::stat(fe->mountpoint_.c_str(), &st) == 0) {
     // The file starts with the permissions of the file it covers.
     fe->mode_ = st.st_mode & 07777;
     fe->uid_ = st.st_uid;
@@ -285,12 +337,13 @@ Result<std::unique_ptr<FuseFrontend>> FuseFrontend::start(BlockClient& client,
   fe->session_ = fuse_session_new(&args, &ops, sizeof(ops), fe.get());
   fuse_opt_free_args(&args);
   if (fe->session_ == nullptr) return plain_error("fuse_session_new failed (see stderr)");
-  if (fuse_session_mount(fe->session_, fe->mountpoint_.c_str()) != 0) {
+  if (Status s = adopt ? fe->take_over(std::move(handover.adopt_fd)) : fe->mount_fresh(); !s) {
     fuse_session_destroy(fe->session_);
     fe->session_ = nullptr;
-    return Error{EIO, "fuse_session_mount(" + fe->mountpoint_.string() + ") failed (see stderr)"};
+    return s.error();
   }
   fe->loop_thread_ = std::thread([p = fe.get()] { p->loop(); });
+  if (adopt) fe->ask_kernel_to_resend();
 
   // First request through the new mount: proves it serves, and records the
   // connection's device number for the forced-abort path of stop().
@@ -301,10 +354,68 @@ Result<std::unique_ptr<FuseFrontend>> FuseFrontend::start(BlockClient& client,
     return error;
   }
   fe->mounted_dev_ = st.st_dev;
-  spdlog::info("fuse: {} exposed as {} ({} bytes)", fe->name_, fe->mountpoint_.string(),
-               client.size_bytes());
+  if (adopt) {
+    fe->mode_ = st.st_mode & 07777;  // what the old process served (cached by the kernel)
+    fe->uid_ = st.st_uid;
+    fe->gid_ = st.st_gid;
+  }
+  spdlog::info("fuse: {} {} {} ({} bytes)", fe->name_, adopt ? "took over the mount on" : "exposed as",
+               fe->mountpoint_.string(), client.size_bytes());
   return fe;
 }
+
+
+Status FuseFrontend::mount_fresh() {
+  if (fuse_session_mount(session_, mountpoint_.c_str()) != 0)
+    return Error{EIO, "fuse_session_mount(" + mountpoint_.string() + ") failed (see stderr)"};
+  // The same fd, read and written through Ops::io_*: libfuse keeps it, and
+  // fuse_session_unmount() still detaches the mount.
+  const fuse_custom_io io{&Ops::io_writev, &Ops::io_read, nullptr, nullptr};
+  if (int rc = fuse_session_custom_io(session_, &io, fuse_session_fd(session_)); rc != 0) {
+    fuse_session_unmount(session_);
+    return Error{-rc, "fuse_session_custom_io"};
+  }
+  return {};
+}
+
+Status FuseFrontend::take_over(UniqueFd fd) {
+  if (init_length_ == nullptr || *init_length_ < sizeof(fuse_in_header) + sizeof(fuse_init_in) ||
+      *init_length_ > init_bytes_.size())
+    return plain_error("no FUSE_INIT recorded for the mount on " + mountpoint_.string() + ": cannot take it over");
+  const fuse_custom_io io{&Ops::io_writev, &Ops::io_read, nullptr, nullptr};
+  const int raw = fd.release();
+  if (int rc = fuse_session_custom_io(session_, &io, raw); rc != 0) {
+    ::close(raw);
+    return Error{-rc, "fuse_session_custom_io"};
+  }
+  // libfuse answers every request before INIT with EIO, and the kernel did
+  // its INIT with the dead process: replay that INIT (same protocol minor,
+  // same flags offered, so libfuse negotiates what the kernel already uses).
+  std::vector<uint8_t> init(init_bytes_.begin(), init_bytes_.begin() + *init_length_);
+  auto* in = reinterpret_cast<fuse_in_header*>(init.data());
+  in->unique = kReplayedInitUnique;
+  fuse_buf buf{};
+  buf.mem = init.data();
+  buf.size = init.size();
+  fuse_session_process_buf(session_, &buf);
+  if (!init_seen_) return plain_error("the replayed FUSE_INIT was refused by libfuse");
+  return {};
+}
+
+void FuseFrontend::ask_kernel_to_resend() {
+  const fuse_out_header notify{sizeof(fuse_out_header), kFuseNotifyResend, 0};
+  if (::write(fuse_session_fd(session_), &notify, sizeof notify) == static_cast<ssize_t>(sizeof notify)) {
+    resend_accepted_ = true;
+    spdlog::info("fuse: {}: asked the kernel to resend requests the previous supervisor had not answered",
+                 name_);
+    return;
+  }
+  spdlog::warn("fuse: {}: FUSE_NOTIFY_RESEND refused ({}; needs Linux >= 6.9): requests the previous "
+               "supervisor had read stay unanswered and their callers wait",
+               name_, std::strerror(errno));
+}
+
+int FuseFrontend::fuse_fd() const { return session_ != nullptr ? fuse_session_fd(session_) : -1; }
 
 FuseFrontend::~FuseFrontend() {
   stop();
@@ -312,7 +423,8 @@ FuseFrontend::~FuseFrontend() {
 
 void FuseFrontend::loop() {
   fuse_loop_config* config = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_clone_fd(config, 1);  // one /dev/fuse fd per worker
+  // One fd for all workers, no clones: see the header (fd store).
+  fuse_loop_cfg_set_clone_fd(config, 0);
   fuse_loop_cfg_set_max_threads(config, kMaxThreads);
   fuse_loop_cfg_set_idle_threads(config, kMaxThreads);  // never tear workers down
   const int rc = fuse_session_loop_mt(session_, config);
@@ -352,9 +464,11 @@ void FuseFrontend::stop() {
   loop_thread_.join();
   // Closes /dev/fuse (the kernel aborts the connection: requests from apps
   // that still hold the file fail with ENOTCONN) and detaches the mount.
-  fuse_session_unmount(session_);
+  fuse_session_unmount(session_);  // nothing for a mount taken over: libfuse did not mount it
   fuse_session_destroy(session_);
   session_ = nullptr;
+  if (adopted_ && ::umount2(mountpoint_.c_str(), MNT_DETACH) != 0)
+    spdlog::warn("fuse: {}: umount2({}): {}", name_, mountpoint_.string(), std::strerror(errno));
   poke.join();
   spdlog::info("fuse: {} unmounted from {} ({} error repl{}, {} read-modify-write(s) of partial sectors)", name_,
                mountpoint_.string(), error_replies(), error_replies() == 1 ? "y" : "ies", io_.partial_writes());

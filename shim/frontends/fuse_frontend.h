@@ -9,9 +9,18 @@
 // no directory level and no name to look up.
 //
 // Requests are served by libfuse's multi-threaded loop (its own worker
-// threads, one /dev/fuse clone fd each), so several are in flight at once;
-// each worker blocks in AlignedIo while its request is on the device, and the
-// shim's back-pressure therefore simply holds FUSE requests.
+// threads, all reading the one /dev/fuse fd: no clone fds), so several are in
+// flight at once; each worker blocks in AlignedIo while its request is on the
+// device, and the shim's back-pressure therefore simply holds FUSE requests.
+//
+// Surviving a supervisor restart (docs/fd-store.md): the /dev/fuse fd can be
+// kept in the service manager's fd store. One fd and no clones, because the
+// kernel ends the requests a closing clone fd had read (ECONNABORTED) while
+// those read through a fd that stays open wait. A new supervisor takes the
+// mount over from that fd (FuseHandover::adopt_fd): it replays the FUSE_INIT
+// recorded at mount time into a new libfuse session (the kernel will not send
+// another) and asks the kernel to resend what the dead process had read but
+// not answered (FUSE_NOTIFY_RESEND, Linux >= 6.9).
 //
 // Caching: the file is opened with FOPEN_DIRECT_IO, see fuse_frontend.cc.
 #pragma once
@@ -22,10 +31,12 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "shim/block_client.h"
 #include "shim/frontends/aligned_io.h"
 
@@ -33,13 +44,28 @@ struct fuse_session;
 
 namespace uldd::shim {
 
+// How a mount is carried across a supervisor restart. Empty: mount fresh,
+// record nothing.
+struct FuseHandover {
+  // Where the FUSE_INIT request of a fresh mount is recorded (the raw bytes
+  // the kernel sent) and, when adopting, read back from: memory the caller
+  // keeps alive (and across restarts: a memfd in the fd store).
+  uint32_t* init_length = nullptr;
+  std::span<uint8_t> init_bytes;
+  // Valid: take over the live mount at the mount point served through this
+  // /dev/fuse fd instead of mounting.
+  UniqueFd adopt_fd;
+};
+
 class FuseFrontend {
  public:
   // Mounts the file at `mountpoint` (replacing a stale FUSE mount left by a
-  // crashed run; a live mount there is an error) and starts serving.
+  // crashed run; a live mount there is an error) and starts serving; or,
+  // with handover.adopt_fd, takes over the mount already there.
   static Result<std::unique_ptr<FuseFrontend>> start(BlockClient& client,
                                                      std::filesystem::path mountpoint,
-                                                     std::string device_name);
+                                                     std::string device_name,
+                                                     FuseHandover handover = {});
   ~FuseFrontend();
   FuseFrontend(const FuseFrontend&) = delete;
   FuseFrontend& operator=(const FuseFrontend&) = delete;
@@ -55,12 +81,23 @@ class FuseFrontend {
   // device, ENOSPC past the end, EINVAL): each is also logged with its reason,
   // so a kernel I/O error on a loop device over this file can be traced here.
   uint64_t error_replies() const { return error_replies_.load(std::memory_order_relaxed); }
+  // The /dev/fuse fd the session serves (for the fd store); -1 once stopped.
+  int fuse_fd() const;
+  // Requests the kernel sent again after FUSE_NOTIFY_RESEND (flagged
+  // FUSE_UNIQUE_RESEND): the dead supervisor had read them, not answered.
+  uint64_t resent_requests() const { return resent_requests_.load(std::memory_order_relaxed); }
+  // Adopted: false when the kernel refused FUSE_NOTIFY_RESEND (older than
+  // 6.9), so requests read by the dead process stay unanswered.
+  bool resend_accepted() const { return resend_accepted_; }
 
   struct Ops;  // the libfuse callbacks (fuse_frontend.cc)
 
  private:
   FuseFrontend(BlockClient& client, std::filesystem::path mountpoint, std::string name);
   void loop();
+  Status mount_fresh();
+  Status take_over(UniqueFd fd);
+  void ask_kernel_to_resend();
 
   AlignedIo io_;
   const std::filesystem::path mountpoint_;
@@ -78,7 +115,13 @@ class FuseFrontend {
   std::mutex stop_mutex_;
   std::atomic<bool> loop_done_{false};
   std::atomic<uint64_t> error_replies_{0};
+  std::atomic<uint64_t> resent_requests_{0};
   bool stopped_ = false;
+  uint32_t* init_length_ = nullptr;  // FuseHandover
+  std::span<uint8_t> init_bytes_;
+  bool adopted_ = false;           // took the mount over: unmount it ourselves
+  bool init_seen_ = false;         // Ops::init ran (the replayed INIT was taken)
+  bool resend_accepted_ = false;
 };
 
 }  // namespace uldd::shim

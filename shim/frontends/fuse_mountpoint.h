@@ -17,7 +17,9 @@ namespace uldd::shim {
 // process serves it). `path` must be absolute and normalized.
 Status prepare_fuse_mountpoint(const std::filesystem::path& path);
 
-// True when a FUSE filesystem is mounted exactly at `path`.
-bool fuse_mounted_at(const std::filesystem::path& path);
+// True when a FUSE filesystem is mounted exactly at `path`. Without
+// `resolve_symlinks` the path is not looked up at all (only mountinfo is
+// read): a mount whose server is gone would block the lookup.
+bool fuse_mounted_at(const std::filesystem::path& path, bool resolve_symlinks = true);
 
 }  // namespace uldd::shim

@@ -55,7 +55,8 @@ NbdServer::NbdServer(BlockClient& client, std::filesystem::path socket, NbdExpor
 
 Result<std::unique_ptr<NbdServer>> NbdServer::start(BlockClient& client,
                                                     std::filesystem::path socket,
-                                                    std::string export_name) {
+                                                    std::string export_name,
+                                                    UniqueFd adopted_listener) {
   NbdExport exp;
   exp.name = std::move(export_name);
   exp.size = client.size_bytes();
@@ -67,6 +68,19 @@ Result<std::unique_ptr<NbdServer>> NbdServer::start(BlockClient& client,
 
   auto addr = unix_address(socket);
   if (!addr) return addr.error();
+  if (adopted_listener.valid()) {
+    std::unique_ptr<NbdServer> server(new NbdServer(client, std::move(socket), std::move(exp)));
+    server->listener_ = std::move(adopted_listener);
+    struct stat st {};
+    if (::stat(server->socket_.c_str(), &st) == 0) server->socket_inode_ = st.st_ino;
+    auto wake = EventFd::create();
+    if (!wake) return wake.error();
+    server->wake_ = std::move(wake.value());
+    server->acceptor_ = std::thread([s = server.get()] { s->accept_loop(); });
+    spdlog::info("nbd: serving '{}' on {} again (listening socket kept across the restart)",
+                 server->export_.name, server->socket_.string());
+    return server;
+  }
   std::error_code ec;
   if (socket.has_parent_path()) std::filesystem::create_directories(socket.parent_path(), ec);
   ULDD_TRY(clear_stale_socket(socket, *addr));

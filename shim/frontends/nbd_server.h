@@ -45,8 +45,10 @@ class NbdServer {
   // Listens on `socket` (a stale socket file from a dead server is replaced;
   // a live one is an error) and serves the export `export_name`; the empty
   // name (the NBD default export) selects it too.
+  // With `adopted_listener` (a listening socket kept in the fd store across a
+  // supervisor restart, bound to `socket`): serves on it instead of binding.
   static Result<std::unique_ptr<NbdServer>> start(BlockClient& client, std::filesystem::path socket,
-                                                  std::string export_name);
+                                                  std::string export_name, UniqueFd adopted_listener = {});
   ~NbdServer();
   NbdServer(const NbdServer&) = delete;
   NbdServer& operator=(const NbdServer&) = delete;
@@ -57,6 +59,7 @@ class NbdServer {
   void stop();
 
   const std::filesystem::path& socket_path() const { return socket_; }
+  int listener_fd() const { return listener_.get(); }
   const NbdExport& export_info() const { return export_; }
 
  private:

@@ -1,0 +1,58 @@
+#include "faultinject/process_fault.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace uldd::faultinject {
+namespace {
+
+TEST(ProcessFault, KnownNamesMapToTheirSignals) {
+  auto f = parse_process_fault("sigsegv", {});
+  ASSERT_TRUE(f) << f.error().describe();
+  EXPECT_EQ(f->signal, SIGSEGV);
+  EXPECT_EQ(f->effect, "crash");
+  auto h = parse_process_fault("sigstop", {});
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->effect, "hang");
+  EXPECT_EQ(process_fault_types().size(), 5u);
+}
+
+TEST(ProcessFault, UnknownNameAndStrayParameterAreRefusedWithReasons) {
+  auto u = parse_process_fault("sigfoo", {});
+  ASSERT_FALSE(u);
+  EXPECT_EQ(u.error().code, ENOENT);
+  auto p = parse_process_fault("sigkill", {{"lba", "7"}});
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code, EINVAL);
+  EXPECT_NE(p.error().message.find("'lba'"), std::string::npos);
+}
+
+TEST(ProcessFault, EachFaultFiresOnARealProcess) {
+  // The fault is only as good as its effect: deliver each one to a child and
+  // look at how it ended (or stopped).
+  for (const std::string& name : process_fault_types()) {
+    auto f = parse_process_fault(name, {});
+    ASSERT_TRUE(f);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      for (;;) pause();
+    }
+    ASSERT_EQ(kill(pid, f->signal), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+    if (f->effect == "hang") {
+      EXPECT_TRUE(WIFSTOPPED(status)) << name;
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+    } else {
+      EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == f->signal) << name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace uldd::faultinject
