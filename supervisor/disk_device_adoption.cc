@@ -8,12 +8,11 @@
 // into the store.
 #include <poll.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "shim/frontends/fuse_frontend.h"
 #include "shim/frontends/nbd_server.h"
@@ -55,7 +54,8 @@ Status DiskDevice::acquire_resources(systemd::FdInventory* inventory) {
       adopted_ = true;
       adopted_at_ = std::chrono::steady_clock::now();
       spdlog::info("{}: adopted from the fd store (memory regions, eventfds{}{})", cfg_.name,
-                   adopted_fuse_fd_.valid() ? ", /dev/fuse" : "", adopted_nbd_fd_.valid() ? ", NBD listener" : "");
+                   adopted_fuse_fd_.valid() ? ", /dev/fuse" : "",
+                   adopted_nbd_fd_.valid() ? ", NBD listener" : "");
       return {};
     }
     spdlog::error("{}: cannot adopt from the fd store: {}; the device starts fresh", cfg_.name,
@@ -85,13 +85,15 @@ Status DiskDevice::bring_up_adopted_model() {
   const systemd::ProcessIdentity model{rec->model_pid, rec->model_start_ticks};
   if (auto pidfd = systemd::open_if_same_process(model)) {
     model_ = ChildProcess::adopt(model.pid, std::move(*pidfd), cfg_.name + " device model");
-    spdlog::info("{}: device model reattached (pid {}, still running since the previous supervisor)", cfg_.name,
-                 model.pid);
+    spdlog::info(
+        "{}: device model reattached (pid {}, still running since the previous supervisor)",
+        cfg_.name, model.pid);
     return {};
   }
-  spdlog::warn("{}: device model (pid {}) is gone: starting a new one on the same memory and backing file "
-               "(a power cycle)",
-               cfg_.name, model.pid);
+  spdlog::warn(
+      "{}: device model (pid {}) is gone: starting a new one on the same memory and backing file "
+      "(a power cycle)",
+      cfg_.name, model.pid);
   // The new model announces itself by writing VS: the old value must go.
   std::memset(res_.bar.data(), 0, res_.bar.size());
   ULDD_TRY(res_.new_lifeline());
@@ -105,14 +107,16 @@ void DiskDevice::kill_previous_driver() {
   rec->driver_pid = -1;
   auto pidfd = systemd::open_if_same_process(driver);
   if (!pidfd) {
-    spdlog::info("{}: the previous driver (pid {}) is gone; a new one starts cold", cfg_.name, driver.pid);
+    spdlog::info("{}: the previous driver (pid {}) is gone; a new one starts cold", cfg_.name,
+                 driver.pid);
     return;
   }
   ::syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
   pollfd gone{pidfd->get(), POLLIN, 0};
   ::poll(&gone, 1, 2000);
-  spdlog::info("{}: killed the previous driver (pid {}) that outlived its supervisor; a new one starts cold",
-               cfg_.name, driver.pid);
+  spdlog::info(
+      "{}: killed the previous driver (pid {}) that outlived its supervisor; a new one starts cold",
+      cfg_.name, driver.pid);
 }
 
 void DiskDevice::record_processes() {
@@ -162,8 +166,9 @@ void DiskDevice::log_adoption_progress() {
   if (!adopted_ || adoption_logged_ || !fuse_) return;
   if (std::chrono::steady_clock::now() - adopted_at_ < std::chrono::seconds(1)) return;
   adoption_logged_ = true;
-  spdlog::info("{}: adoption done: {} FUSE request(s) resent by the kernel and served again{}", cfg_.name,
-               fuse_->resent_requests(), fuse_->resend_accepted() ? "" : " (FUSE_NOTIFY_RESEND refused)");
+  spdlog::info("{}: adoption done: {} FUSE request(s) resent by the kernel and served again{}",
+               cfg_.name, fuse_->resent_requests(),
+               fuse_->resend_accepted() ? "" : " (FUSE_NOTIFY_RESEND refused)");
 }
 
 }  // namespace uldd::supervisor

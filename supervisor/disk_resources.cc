@@ -11,7 +11,9 @@
 namespace uldd::supervisor {
 namespace {
 
-uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+uint64_t round_up(uint64_t v, uint64_t to) {
+  return (v + to - 1) / to * to;
+}
 
 // What the configuration implies: the driver's configuration and every
 // region's size, the same for create() and adopt().
@@ -56,9 +58,10 @@ struct Role {
   const char* name;
   SharedMemory DiskResources::*region;
 };
-constexpr Role kRegions[] = {{"bar", &DiskResources::bar},          {"dma", &DiskResources::dma},
-                             {"rings", &DiskResources::rings},      {"checkpoint", &DiskResources::checkpoint},
-                             {"control", &DiskResources::control},  {"record", &DiskResources::record}};
+constexpr Role kRegions[] = {
+    {"bar", &DiskResources::bar},         {"dma", &DiskResources::dma},
+    {"rings", &DiskResources::rings},     {"checkpoint", &DiskResources::checkpoint},
+    {"control", &DiskResources::control}, {"record", &DiskResources::record}};
 struct EventRole {
   const char* name;
   EventFd DiskResources::*event;
@@ -106,7 +109,8 @@ Result<DiskResources> DiskResources::create(const DiskDeviceConfig& cfg) {
   return r;
 }
 
-Result<DiskResources> DiskResources::adopt(const DiskDeviceConfig& cfg, systemd::FdInventory& inventory) {
+Result<DiskResources> DiskResources::adopt(const DiskDeviceConfig& cfg,
+                                           systemd::FdInventory& inventory) {
   DiskResources r;
   const DiskPlan p = plan(cfg);
   auto take = [&](const char* role) -> Result<UniqueFd> {
@@ -135,10 +139,12 @@ Result<DiskResources> DiskResources::adopt(const DiskDeviceConfig& cfg, systemd:
   ULDD_TRY(systemd::check_pipe(lifeline->get(), cfg.name + ".lifeline"));
   r.lifeline = std::move(lifeline.value());
   const auto* rec = r.adoption_record();
-  if (rec->magic != systemd::kAdoptionRecordMagic || rec->version != systemd::kAdoptionRecordVersion)
+  if (rec->magic != systemd::kAdoptionRecordMagic ||
+      rec->version != systemd::kAdoptionRecordVersion)
     return plain_error(cfg.name + ".record: not an adoption record of this version");
   // What the dead driver left: the successor starts cold from empty rings.
-  for (SharedMemory* m : {&r.rings, &r.checkpoint, &r.control}) std::memset(m->data(), 0, m->size());
+  for (SharedMemory* m : {&r.rings, &r.checkpoint, &r.control})
+    std::memset(m->data(), 0, m->size());
   lay_out(r, p);
   return r;
 }
@@ -151,7 +157,8 @@ Status DiskResources::new_lifeline() {
   return {};
 }
 
-void DiskResources::add_store_entries(const std::string& device, systemd::FdStoreEntries& out) const {
+void DiskResources::add_store_entries(const std::string& device,
+                                      systemd::FdStoreEntries& out) const {
   for (const Role& role : kRegions) out.add(device + "." + role.name, (this->*role.region).fd());
   for (const EventRole& role : kEvents) out.add(device + "." + role.name, (this->*role.event).fd());
   out.add(device + ".lifeline", lifeline.get());

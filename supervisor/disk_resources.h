@@ -38,18 +38,18 @@ inline constexpr size_t kNvmeBarSize = 0x2000;  // registers + doorbells for 9 q
 uint64_t nvme_driver_area_size(const abi::DriverConfig& config);
 
 struct DiskResources {
-  SharedMemory bar;           // emulated BAR0 (model and driver)
-  SharedMemory dma;           // DMA region (model, driver, shim)
-  SharedMemory rings;         // ring region (driver, shim)
-  SharedMemory checkpoint;    // CheckpointRegion (driver writes)
-  SharedMemory control;       // ControlBlock
-  EventFd irq;                // model -> driver interrupt
-  EventFd doorbell;           // driver -> model register-write kick
-  EventFd driver_wake;        // shim -> driver
-  EventFd shim_wake;          // driver -> shim
+  SharedMemory bar;         // emulated BAR0 (model and driver)
+  SharedMemory dma;         // DMA region (model, driver, shim)
+  SharedMemory rings;       // ring region (driver, shim)
+  SharedMemory checkpoint;  // CheckpointRegion (driver writes)
+  SharedMemory control;     // ControlBlock
+  EventFd irq;              // model -> driver interrupt
+  EventFd doorbell;         // driver -> model register-write kick
+  EventFd driver_wake;      // shim -> driver
+  EventFd shim_wake;        // driver -> shim
   abi::RingRegionView ring_view{};
-  SharedMemory record;        // systemd::AdoptionRecord: the supervisor's only, never handed out
-  UniqueFd lifeline;          // write end of the device model's lifeline pipe (kept in the fd store)
+  SharedMemory record;  // systemd::AdoptionRecord: the supervisor's only, never handed out
+  UniqueFd lifeline;    // write end of the device model's lifeline pipe (kept in the fd store)
   UniqueFd lifeline_model_end;  // its read end, for the next model spawn; closed once spawned
 
   uint64_t buffer_area_offset() const { return control_block()->config.dma_buffer_area_offset; }

@@ -419,6 +419,7 @@ int FuseFrontend::fuse_fd() const { return session_ != nullptr ? fuse_session_fd
 
 FuseFrontend::~FuseFrontend() {
   stop();
+  if (poke_.joinable()) poke_.join();
 }
 
 void FuseFrontend::loop() {
@@ -444,9 +445,10 @@ void FuseFrontend::stop() {
   // request the kernel always forwards; it runs on a helper thread because
   // it blocks until served (or, if the loop already ended, until the
   // unmount below aborts the connection).
-  std::thread poke([path = mountpoint_] {
+  poke_ = std::thread([path = mountpoint_, done = &poke_done_] {
     struct statvfs st {};
     ::statvfs(path.c_str(), &st);
+    done->store(true);
   });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (!loop_done_ && std::chrono::steady_clock::now() < deadline) {
@@ -469,7 +471,11 @@ void FuseFrontend::stop() {
   session_ = nullptr;
   if (adopted_ && ::umount2(mountpoint_.c_str(), MNT_DETACH) != 0)
     spdlog::warn("fuse: {}: umount2({}): {}", name_, mountpoint_.string(), std::strerror(errno));
-  poke.join();
+  // The poke may be left unanswered (the loop can end before a worker takes
+  // it); closing our fd then aborts the connection and ends it, unless a
+  // copy is in the fd store: then it ends when the store's copy is removed,
+  // and the destructor joins it.
+  if (poke_done_) poke_.join();
   spdlog::info("fuse: {} unmounted from {} ({} error repl{}, {} read-modify-write(s) of partial sectors)", name_,
                mountpoint_.string(), error_replies(), error_replies() == 1 ? "y" : "ies", io_.partial_writes());
 }

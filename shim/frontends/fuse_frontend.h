@@ -73,7 +73,10 @@ class FuseFrontend {
   // Stops serving and unmounts (lazily: an application that still has the
   // file open gets ENOTCONN from then on instead of blocking the stop), then
   // joins the worker threads. Requests already on the device complete first.
-  // Idempotent; the destructor calls it.
+  // Idempotent; the destructor calls it. With the /dev/fuse fd also in the
+  // fd store, the connection ends only when the store's copy is removed
+  // (DiskDevice::stop does that last).
+
   void stop();
 
   const std::filesystem::path& mountpoint() const { return mountpoint_; }
@@ -112,6 +115,8 @@ class FuseFrontend {
   fuse_session* session_ = nullptr;
   dev_t mounted_dev_ = 0;  // st_dev of the mount, for the fusectl abort fallback
   std::thread loop_thread_;
+  std::thread poke_;  // stop(): a request that makes a worker notice the exit
+  std::atomic<bool> poke_done_{false};
   std::mutex stop_mutex_;
   std::atomic<bool> loop_done_{false};
   std::atomic<uint64_t> error_replies_{0};

@@ -18,8 +18,8 @@ inline constexpr uint32_t kAdoptionRecordVersion = 1;
 inline constexpr size_t kAdoptionRecordSize = 4096;  // one page: the memfd's size
 
 struct AdoptionRecord {
-  uint32_t magic;    // kAdoptionRecordMagic once initialised
-  uint32_t version;  // kAdoptionRecordVersion
+  uint32_t magic;     // kAdoptionRecordMagic once initialised
+  uint32_t version;   // kAdoptionRecordVersion
   int32_t model_pid;  // device model (uldd-hw); -1 when none
   uint32_t reserved0;
   uint64_t model_start_ticks;  // /proc/<pid>/stat field 22

@@ -22,7 +22,8 @@ std::string fd_target(int fd) {
 }
 
 Error mismatch(const std::string& what, int fd, const std::string& wanted) {
-  return plain_error(what + " (fd " + std::to_string(fd) + "): expected " + wanted + ", found " + fd_target(fd));
+  return plain_error(what + " (fd " + std::to_string(fd) + "): expected " + wanted + ", found " +
+                     fd_target(fd));
 }
 
 }  // namespace
@@ -35,8 +36,8 @@ Status check_memfd(int fd, uint64_t size, const std::string& what) {
   if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
     return mismatch(what, fd, "a memfd sealed against resizing");
   if (static_cast<uint64_t>(st.st_size) != size)
-    return plain_error(what + ": memfd is " + std::to_string(st.st_size) + " bytes, the configuration needs " +
-                       std::to_string(size));
+    return plain_error(what + ": memfd is " + std::to_string(st.st_size) +
+                       " bytes, the configuration needs " + std::to_string(size));
   return {};
 }
 
@@ -48,7 +49,8 @@ Status check_eventfd(int fd, const std::string& what) {
 Status check_fuse_device(int fd, const std::string& what) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return errno_error(what + ": fstat");
-  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(10, 229)) return mismatch(what, fd, "/dev/fuse");
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(10, 229))
+    return mismatch(what, fd, "/dev/fuse");
   return {};
 }
 
@@ -75,8 +77,8 @@ Status check_tap(int fd, const std::string& ifname, const std::string& what) {
   if (::ioctl(fd, TUNGETIFF, &ifr) != 0) return mismatch(what, fd, "a TAP (/dev/net/tun)");
   if ((ifr.ifr_flags & IFF_TAP) == 0) return mismatch(what, fd, "a TAP, not a TUN");
   if (ifname != ifr.ifr_name)
-    return plain_error(what + ": TAP is attached to " + std::string(ifr.ifr_name) + ", the configuration says " +
-                       ifname);
+    return plain_error(what + ": TAP is attached to " + std::string(ifr.ifr_name) +
+                       ", the configuration says " + ifname);
   return {};
 }
 

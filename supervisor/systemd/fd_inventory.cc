@@ -1,13 +1,12 @@
 #include "supervisor/systemd/fd_inventory.h"
 
-#include "supervisor/systemd/fd_store.h"
-
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
 #include <cstdlib>
 
-#include <spdlog/spdlog.h>
+#include "supervisor/systemd/fd_store.h"
 
 namespace uldd::supervisor::systemd {
 
@@ -66,7 +65,8 @@ std::vector<std::string> FdInventory::names() const {
 std::vector<std::string> FdInventory::drop_device(std::string_view device) {
   const std::string prefix = std::string(device) + ".";
   std::vector<std::string> dropped;
-  for (auto it = fds_.lower_bound(prefix); it != fds_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+  for (auto it = fds_.lower_bound(prefix);
+       it != fds_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
     dropped.push_back(it->first);
     it = fds_.erase(it);
   }

@@ -1,10 +1,9 @@
 #include "supervisor/systemd/fd_store.h"
 
+#include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
 #include <cstdlib>
-
-#include <spdlog/spdlog.h>
 
 namespace uldd::supervisor::systemd {
 namespace {
@@ -21,13 +20,15 @@ class SystemdFdStore final : public FdStore {
   bool active() const override { return true; }
 
   Status store(std::string_view name, std::span<const int> fds) override {
-    if (!fd_name_valid(name)) return Error{EINVAL, "fd store: invalid FDNAME '" + std::string(name) + "'"};
+    if (!fd_name_valid(name))
+      return Error{EINVAL, "fd store: invalid FDNAME '" + std::string(name) + "'"};
     const std::string message = "FDSTORE=1\nFDNAME=" + std::string(name);
     return send(message, fds, name);
   }
 
   Status remove(std::string_view name) override {
-    if (!fd_name_valid(name)) return Error{EINVAL, "fd store: invalid FDNAME '" + std::string(name) + "'"};
+    if (!fd_name_valid(name))
+      return Error{EINVAL, "fd store: invalid FDNAME '" + std::string(name) + "'"};
     const std::string message = "FDSTOREREMOVE=1\nFDNAME=" + std::string(name);
     return send(message, {}, name);
   }
@@ -35,7 +36,8 @@ class SystemdFdStore final : public FdStore {
  private:
   static Status send(const std::string& message, std::span<const int> fds, std::string_view name) {
     // unset_environment = 0: NOTIFY_SOCKET serves every later message too.
-    int r = sd_pid_notify_with_fds(0, 0, message.c_str(), fds.data(), static_cast<unsigned>(fds.size()));
+    int r = sd_pid_notify_with_fds(0, 0, message.c_str(), fds.data(),
+                                   static_cast<unsigned>(fds.size()));
     if (r < 0) return Error{-r, "fd store: sd_pid_notify_with_fds(" + std::string(name) + ")"};
     if (r == 0) return plain_error("fd store: NOTIFY_SOCKET vanished from the environment");
     return {};
@@ -58,7 +60,9 @@ std::unique_ptr<FdStore> FdStore::from_environment() {
   return std::make_unique<SystemdFdStore>();
 }
 
-std::unique_ptr<FdStore> FdStore::null() { return std::make_unique<NullFdStore>(); }
+std::unique_ptr<FdStore> FdStore::null() {
+  return std::make_unique<NullFdStore>();
+}
 
 Status FdStoreEntries::publish(FdStore& store) {
   if (!store.active()) return {};

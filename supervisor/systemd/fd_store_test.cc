@@ -113,8 +113,8 @@ TEST(FdStoreTest, StoresTheFdUnderItsName) {
   auto m = manager.receive();
   EXPECT_EQ(m.text, "FDSTORE=1\nFDNAME=disk0.dma");
   ASSERT_EQ(m.fds.size(), 1u);
-  EXPECT_NE(m.fds[0], region->fd());                         // a copy of its own ...
-  EXPECT_EQ(inode_of(m.fds[0]), inode_of(region->fd()));     // ... of the same file
+  EXPECT_NE(m.fds[0], region->fd());                      // a copy of its own ...
+  EXPECT_EQ(inode_of(m.fds[0]), inode_of(region->fd()));  // ... of the same file
   ::close(m.fds[0]);
 }
 

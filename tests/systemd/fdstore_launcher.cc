@@ -15,12 +15,14 @@
 // SIGTERM/SIGINT are passed on to the command. Exit status: the command's
 // (128 + signal when it died by one and no restart was left).
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,22 +42,27 @@ struct StoredFd {
   int fd;
 };
 
-void say(const std::string& line) { std::fprintf(stderr, "fdstore-launcher: %s\n", line.c_str()); }
+void say(const std::string& line) {
+  std::fprintf(stderr, "fdstore-launcher: %s\n", line.c_str());
+}
 
 std::string field(const std::string& text, const std::string& key) {
   size_t at = 0;
   while (at < text.size()) {
     size_t end = text.find('\n', at);
     if (end == std::string::npos) end = text.size();
-    if (text.compare(at, key.size() + 1, key + "=") == 0) return text.substr(at + key.size() + 1, end - at - key.size() - 1);
+    if (text.compare(at, key.size() + 1, key + "=") == 0)
+      return text.substr(at + key.size() + 1, end - at - key.size() - 1);
     at = end + 1;
   }
   return {};
 }
 
+// The same open file (struct file), as systemd's same_fd() asks kcmp(2):
+// an inode comparison would take all eventfds for one (one anon inode).
 bool same_file(int a, int b) {
-  struct stat sa {}, sb {};
-  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  const pid_t self = ::getpid();
+  return ::syscall(SYS_kcmp, self, self, KCMP_FILE, a, b) == 0;
 }
 
 class Launcher {
@@ -79,15 +86,17 @@ class Launcher {
       int status = wait_for_command();
       if (WIFSIGNALED(status) && restarts < max_restarts_ && !stopping_) {
         ++restarts;
-        say("supervisor pid " + std::to_string(child_) + " killed by signal " + std::to_string(WTERMSIG(status)) +
-            "; restart " + std::to_string(restarts) + " with LISTEN_FDS=" + std::to_string(stored_.size()));
+        say("supervisor pid " + std::to_string(child_) + " killed by signal " +
+            std::to_string(WTERMSIG(status)) + "; restart " + std::to_string(restarts) +
+            " with LISTEN_FDS=" + std::to_string(stored_.size()));
         continue;
       }
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       say("supervisor pid " + std::to_string(child_) + " ended (" +
           (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
                              : "signal " + std::to_string(WTERMSIG(status))) +
-          "), " + std::to_string(stored_.size()) + " fds left in the store; launcher exits " + std::to_string(code));
+          "), " + std::to_string(stored_.size()) + " fds left in the store; launcher exits " +
+          std::to_string(code));
       for (const StoredFd& s : stored_) ::close(s.fd);
       stored_.clear();
       std::filesystem::remove_all(dir_);
@@ -132,8 +141,10 @@ class Launcher {
       if (n > 0) {
         // Out of the way first (a stored fd may sit on another's target).
         std::vector<int> high;
-        for (const StoredFd& s : stored_) high.push_back(::fcntl(s.fd, F_DUPFD_CLOEXEC, 3 + n + 16));
-        for (int i = 0; i < n; ++i) ::dup2(high[static_cast<size_t>(i)], 3 + i);  // dup2 clears CLOEXEC
+        for (const StoredFd& s : stored_)
+          high.push_back(::fcntl(s.fd, F_DUPFD_CLOEXEC, 3 + n + 16));
+        for (int i = 0; i < n; ++i)
+          ::dup2(high[static_cast<size_t>(i)], 3 + i);  // dup2 clears CLOEXEC
         ::setenv("LISTEN_FDS", std::to_string(n).c_str(), 1);
         ::setenv("LISTEN_FDNAMES", names.c_str(), 1);
         ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);  // our own pid: after fork
@@ -151,7 +162,8 @@ class Launcher {
     }
     child_ = pid;
     say("started supervisor pid " + std::to_string(pid) +
-        (stored_.empty() ? std::string(" (fresh)") : " with LISTEN_FDS=" + std::to_string(stored_.size())));
+        (stored_.empty() ? std::string(" (fresh)")
+                         : " with LISTEN_FDS=" + std::to_string(stored_.size())));
     if (!pid_file_.empty()) {
       const std::string tmp = pid_file_ + ".tmp";
       if (FILE* f = std::fopen(tmp.c_str(), "w")) {
@@ -174,7 +186,8 @@ class Launcher {
         while (::read(signals_, &si, sizeof si) == sizeof si) {
           if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
             stopping_ = true;
-            say("signal " + std::to_string(si.ssi_signo) + ": passing it on to pid " + std::to_string(child_));
+            say("signal " + std::to_string(si.ssi_signo) + ": passing it on to pid " +
+                std::to_string(child_));
             ::kill(child_, static_cast<int>(si.ssi_signo));
           }
         }
@@ -229,8 +242,8 @@ class Launcher {
         }
         stored_.push_back({name.empty() ? "stored" : name, fd});
       }
-      say("stored " + std::to_string(fds.size()) + " fd(s) as '" + name + "' (" + std::to_string(stored_.size()) +
-          " in the store)");
+      say("stored " + std::to_string(fds.size()) + " fd(s) as '" + name + "' (" +
+          std::to_string(stored_.size()) + " in the store)");
       return;
     }
     for (int fd : fds) ::close(fd);  // fds with anything but FDSTORE=1 are not kept
@@ -279,7 +292,9 @@ int main(int argc, char** argv) {
     } else if (a == "--pid-file" && i + 1 < argc) {
       pid_file = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: uldd-fdstore-launcher [--max-restarts N] [--pid-file FILE] -- COMMAND [ARGS...]\n");
+      std::fprintf(stderr,
+                   "usage: uldd-fdstore-launcher [--max-restarts N] [--pid-file FILE] -- COMMAND "
+                   "[ARGS...]\n");
       return 2;
     }
   }

@@ -57,7 +57,7 @@ wait_serving 1
 FUSE_FILE="$E2E_TMP/run/disk0"
 STORED=$(grep -c "stored 1 fd(s) as 'disk0\." "$LOG" || true)
 log "supervisor $(cat "$E2E_TMP/supervisor.pid") serving, $STORED fds in the launcher's store"
-[ "$STORED" -ge 14 ] || fail "expected >= 14 disk0 fds in the store, saw $STORED"
+[ "$STORED" -ge 13 ] || fail "expected 13 disk0 fds in the store, saw $STORED"
 
 python3 "$HERE/fdstore_writer.py" write "$FUSE_FILE" "$E2E_TMP/acked.json" "$E2E_TMP/stop" &
 WRITER_PID=$!
