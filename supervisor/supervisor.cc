@@ -84,7 +84,7 @@ Status Supervisor::start() {
       return plain_error(nic.name + ": policy '" + nic.policy + "' is neither built in nor a file " +
                          (config_.policy_dir / (nic.policy + ".toml")).string());
     }
-    auto dev = NicDevice::start(nic, config_, bin_dir_, *policy);
+    auto dev = NicDevice::start(nic, config_, bin_dir_, *policy, DeviceHandover{fd_store_.get(), &inventory_});
     if (!dev) {
       stop();
       return dev.error();
@@ -150,7 +150,7 @@ int Supervisor::run() {
       signalfd_siginfo si{};
       while (::read(signal_fd_, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGHUP) {
-          auto reloaded = reload_policies();
+          auto reloaded = reload_policies_for("SIGHUP");
           if (!reloaded)
             spdlog::error("SIGHUP: policy reload failed, keeping the last good policies:\n{}",
                           reloaded.error().message);

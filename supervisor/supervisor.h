@@ -71,6 +71,8 @@ class Supervisor final : public SupervisorControl {
 
   // Control plane (supervisor_control_plane.cc).
   Result<DeviceControl*> find_device(std::string_view name) const;
+  // reload_policies(), with the log lines' prefix saying who asked ("SIGHUP").
+  Result<std::string> reload_policies_for(std::string_view trigger);
   // After start: every device as DeviceControl, recovery listeners set.
   void attach_control_plane();
   // Tells `events_` what changed since the last call (state, pids, restarts).

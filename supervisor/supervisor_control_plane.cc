@@ -59,7 +59,9 @@ Status Supervisor::start_driver(std::string_view name) {
   return (*d)->start_driver();
 }
 
-Result<std::string> Supervisor::reload_policies() {
+Result<std::string> Supervisor::reload_policies() { return reload_policies_for("D-Bus Reload"); }
+
+Result<std::string> Supervisor::reload_policies_for(std::string_view trigger) {
   if (!std::filesystem::is_directory(config_.policy_dir))  // as at start-up
     return "policy_dir " + config_.policy_dir.string() + " does not exist: only the built-in 'default' policy";
   auto loaded = policies_->reload();
@@ -72,11 +74,11 @@ Result<std::string> Supervisor::reload_policies() {
       std::string line;
       if (!policy) {
         line = devices[i]->name() + ": policy '" + name + "' no longer exists; keeping the one in use";
-        spdlog::error("reload: {}", line);
+        spdlog::error("{}: {}", trigger, line);
       } else {
         devices[i]->set_policy(*policy);
         line = devices[i]->name() + ": policy '" + name + "' reloaded from " + policy->source;
-        spdlog::info("reload: {}", line);
+        spdlog::info("{}: {}", trigger, line);
       }
       summary += (summary.empty() ? "" : "\n") + line;
     }
