@@ -98,15 +98,23 @@ static_assert(sizeof(DriverStatus) == 128);
 
 inline constexpr uint32_t kMaxArmedFaults = 8;
 
-// A fault point compiled into the driver, armed by the supervisor (the fault
-// injection layer fills in the catalogue of points).
+// A fault point compiled into the driver, armed by the supervisor. The
+// catalogue of points and what each does is abi/fault_point.h; the writer is
+// faultinject/fault_point_request.h, the reader drivers/fault_points.h.
+// Update protocol (a seqlock, one writer per slot): the supervisor stores
+// generation+1 (odd: being written), then point/after/arg with release, then
+// generation+2 (even) with release. The driver accepts a slot only when it
+// read the same even generation before and after the fields, and fires each
+// arming at most once per generation (it cannot write here to disarm).
 struct FaultPointArming {
-  uint32_t point;        // supervisor: fault point id, 0 = unused slot
-  uint32_t after;        // supervisor: fire on the after-th pass through the point
-  uint32_t generation;   // supervisor: bumped on every change; the driver re-reads on change
-  uint32_t reserved;
+  uint32_t point;        // supervisor: abi::FaultPoint id, 0 = unused slot
+  uint32_t after;        // supervisor: fire on the after-th pass through the point (0 or 1 = next)
+  uint32_t generation;   // supervisor: bumped on every change (odd while being written)
+  uint32_t arg;          // supervisor: the point's parameter (stall ms, leak MiB); was `reserved`
 };
 static_assert(sizeof(FaultPointArming) == 16);
+static_assert(offsetof(FaultPointArming, generation) == 8);
+static_assert(offsetof(FaultPointArming, arg) == 12);
 
 struct ControlBlock {
   uint32_t magic;    // supervisor: kControlBlockMagic

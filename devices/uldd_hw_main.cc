@@ -49,6 +49,7 @@ struct E1000Options {
   std::string mac = "52:54:00:12:34:56";
   std::string wire_tap;
   std::string wire_netns;
+  int lifeline_fd = -1;
   bool wire_fd = false;
   bool itr_check = false;
 };
@@ -187,6 +188,7 @@ Status run_e1000(const E1000Options& opt) {
                opt.wire_netns.empty() ? std::string() : " in netns " + opt.wire_netns, dma->size());
   uldd::e1000::E1000LoopOptions loop;
   loop.itr_check = opt.itr_check;
+  loop.lifeline_fd = opt.lifeline_fd;
   return uldd::e1000::run_e1000_loop(**model, doorbell, *wire, signals->get(), loop);
 }
 
@@ -225,6 +227,8 @@ int main(int argc, char** argv) {
   auto* fd_opt =
       e1000_cmd->add_flag("--wire-fd", e1000.wire_fd, "the wire is already open as fd 7");
   tap_opt->excludes(fd_opt);
+  e1000_cmd->add_option("--lifeline-fd", e1000.lifeline_fd,
+                        "read end of the supervisor's lifeline pipe: exit when it hangs up");
   e1000_cmd->add_flag("--itr-check", e1000.itr_check,
                       "log interrupt hold-off figures (signals, held causes, shortest gap)");
   CLI11_PARSE(app, argc, argv);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "abi/control_block.h"
 #include "common/result.h"
 #include "supervisor/control/device_snapshot.h"
 #include "supervisor/restart_engine.h"
@@ -22,6 +23,8 @@ class DeviceControl {
   virtual DeviceSnapshot snapshot() const = 0;
   // Null for a colocated device (no driver process; nothing to restart).
   virtual RestartEngine* engine() = 0;
+  // The driver's control block, where fault points are armed.
+  virtual abi::ControlBlock* fault_arming_block() = 0;
   virtual bool failed() const = 0;
 
   // The supervisor's loop: fds to watch, one became readable, time-driven

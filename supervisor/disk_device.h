@@ -55,6 +55,7 @@ class DiskDevice final : public DeviceControl, private DriverHost {
 
   const std::string& name() const override { return cfg_.name; }
   DeviceSnapshot snapshot() const override;  // supervisor/disk_device_control.cc
+  abi::ControlBlock* fault_arming_block() override { return res_.control_block(); }
   shim::DiskShim& shim() { return *shim_; }
   // -1 when the process does not exist (colocated driver, stopped device).
   pid_t driver_pid() const { return engine_ ? engine_->driver_pid() : -1; }

@@ -39,12 +39,12 @@ std::string mib(uint64_t bytes) {
 Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
                                                     const SupervisorConfig& sup,
                                                     const std::filesystem::path& bin_dir,
-                                                    const policies::RestartPolicy& policy) {
+                                                    const policies::RestartPolicy& policy,
+                                                    DeviceHandover handover) {
   std::unique_ptr<NicDevice> dev(
       new NicDevice(cfg, sup.runtime_dir / (cfg.name + ".stats"), bin_dir, sup.driver_user));
-  auto res = NicResources::create(cfg);
-  if (!res) return Error{res.error().code, cfg.name + ": " + res.error().message};
-  dev->res_ = std::move(res.value());
+  dev->handover_ = handover;
+  ULDD_TRY(dev->acquire_resources(handover.inventory));  // fd store or new
   // The engine's hang detection needs beats at least as often as the policy
   // says; a NIC configured to beat more often keeps its own interval.
   uint32_t& beat_us = dev->res_.control_block()->config.heartbeat_interval_us;
@@ -53,11 +53,10 @@ Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
 
   // The TAP first: a name clash or a missing netns is the likeliest mistake,
   // and it is reported before any process exists.
-  auto tap = shim::TapFrontend::open(cfg.tap, cfg.tap_netns, cfg.mac);
-  if (!tap) return Error{tap.error().code, cfg.name + ": TAP frontend: " + tap.error().message};
-  dev->tap_ = std::move(tap.value());
+  ULDD_TRY(dev->open_tap());
 
-  ULDD_TRY(dev->start_model());
+  ULDD_TRY(dev->adopted_ ? dev->bring_up_adopted_model() : dev->start_model());
+  if (dev->adopted_) dev->kill_previous_driver();  // the successor starts cold, below
   if (cfg.mode == DriverMode::kIsolated) {
     // Seeded by the name, like a disk's: the same jitter run after run.
     DriverHost& host = *dev;
@@ -93,6 +92,8 @@ Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
   }
   dev->shim_ = std::make_unique<shim::NetShim>(so, std::move(port));
   ULDD_TRY(dev->shim_->start());
+  dev->record_processes();
+  ULDD_TRY(dev->publish_fds());
   dev->write_stats_file();
   spdlog::info("{}: up: e1000 {}, driver {} {}, policy '{}', TAP {}{}, wire {}{}", cfg.name,
                cfg.mac, cfg.mode == DriverMode::kIsolated ? "process" : "colocated",
@@ -116,10 +117,18 @@ Status NicDevice::start_model() {
   spec.fds = {{hw::kModelFdBar, res_.bar.fd()},
               {hw::kModelFdDma, res_.dma.fd()},
               {hw::kModelFdIrq, res_.irq.fd()},
-              {hw::kModelFdDoorbell, res_.doorbell.fd()}};
+              {hw::kModelFdDoorbell, res_.doorbell.fd()},
+              {hw::kModelFdLifeline, res_.lifeline_model_end.get()}};
+  // The hardware outlives a crashed supervisor (docs/fd-store.md): no
+  // PDEATHSIG; it powers off when its lifeline hangs up instead.
+  spec.args.push_back("--lifeline-fd");
+  spec.args.push_back(std::to_string(hw::kModelFdLifeline));
+  spec.die_with_supervisor = false;
   auto child = ChildProcess::spawn(spec);
   if (!child) return child.error();
   model_ = std::move(child.value());
+  res_.lifeline_model_end.reset();  // only the model holds the read end
+  record_processes();
   // Power-on: the model publishes its MMIO side band (register semantics) and
   // then a non-zero STATUS; a driver started earlier would bypass the side band.
   const auto* magic =
@@ -232,7 +241,9 @@ void NicDevice::on_fd_ready(int fd) {
 }
 
 void NicDevice::tick() {
-  if (!engine_ || stopped_) return;
+  if (stopped_) return;
+  record_processes();
+  if (!engine_) return;
   engine_->tick();
   // A cold successor that reports running has reset the e1000 (bring_up,
   // CTRL.RST): the dead driver's descriptors are gone from the device, so
@@ -343,6 +354,9 @@ void NicDevice::stop() {
   colocated_driver_.reset();
   colocated_uio_.reset();
   if (model_.running()) model_.terminate(std::chrono::seconds(5));
+  // A clean stop: the next start is a fresh one (and the store's copy of the
+  // TAP fd goes, so that closing ours below removes the TAP).
+  if (handover_.store != nullptr) store_entries_.withdraw(*handover_.store);
   tap_.reset();  // closing the last fd removes a non-persistent TAP
   std::error_code ec;
   std::filesystem::remove(stats_path_, ec);

@@ -24,6 +24,10 @@
 // Besides the status line, every status tick writes `<runtime_dir>/<name>.stats`
 // (key=value lines, replaced atomically): the device's counters as the
 // control plane sees them, readable without talking to the supervisor.
+//
+// Across a supervisor crash (supervisor/nic_device_adoption.cc,
+// docs/fd-store.md) the NIC is adopted from the fd store like a disk: same
+// memfds and TAP, the e1000 model reattached or restarted, a cold driver.
 #pragma once
 
 #include <chrono>
@@ -36,6 +40,7 @@
 #include "supervisor/child_process.h"
 #include "supervisor/config.h"
 #include "supervisor/device_control.h"
+#include "supervisor/device_handover.h"
 #include "supervisor/nic_resources.h"
 #include "supervisor/restart_engine.h"
 
@@ -55,10 +60,13 @@ namespace uldd::supervisor {
 class NicDevice final : public DeviceControl, private DriverHost {
  public:
   // `bin_dir` holds uldd-hw and uldd-e1000-driver; `policy` governs restarts.
+  // `handover`: the fd store, and the fds a crashed supervisor left there to
+  // adopt the NIC from (supervisor/nic_device_adoption.cc).
   static Result<std::unique_ptr<NicDevice>> start(const NicDeviceConfig& cfg,
                                                   const SupervisorConfig& sup,
                                                   const std::filesystem::path& bin_dir,
-                                                  const policies::RestartPolicy& policy);
+                                                  const policies::RestartPolicy& policy,
+                                                  DeviceHandover handover = {});
   ~NicDevice();
 
   // Stops the shim, driver and model, then closes the TAP (which removes it).
@@ -66,6 +74,7 @@ class NicDevice final : public DeviceControl, private DriverHost {
 
   const std::string& name() const override { return cfg_.name; }
   DeviceSnapshot snapshot() const override;  // supervisor/nic_device_control.cc
+  abi::ControlBlock* fault_arming_block() override { return res_.control_block(); }
   shim::NetShim& shim() { return *shim_; }
   // -1 when the process does not exist (colocated driver, stopped device).
   pid_t driver_pid() const { return engine_ ? engine_->driver_pid() : -1; }
@@ -96,6 +105,21 @@ class NicDevice final : public DeviceControl, private DriverHost {
   void fail(const std::string& why);
   void write_stats_file();
   std::string state_name() const;
+
+  // Surviving a supervisor restart (nic_device_adoption.cc): regions and TAP
+  // from the fd store or new; the model reattached or started again on them;
+  // the old driver killed; every fd handed to the store once serving.
+  Status acquire_resources(systemd::FdInventory* inventory);
+  Status open_tap();
+  Status bring_up_adopted_model();
+  void kill_previous_driver();
+  void record_processes();
+  Status publish_fds();
+  DeviceHandover handover_;
+  systemd::FdStoreEntries store_entries_;
+  bool adopted_ = false;
+  bool lifeline_renewed_ = false;
+  UniqueFd adopted_tap_fd_;
 
   // DriverHost
   const std::string& device_name() const override { return cfg_.name; }

@@ -1,12 +1,73 @@
 #include "supervisor/nic_resources.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "devices/e1000/e1000_spec.h"
 #include "drivers/e1000/e1000_dma_layout.h"
 #include "shim/net_shim.h"
+#include "supervisor/systemd/fd_checks.h"
 
 namespace uldd::supervisor {
+namespace {
+
+// What the configuration implies: the driver's configuration and every
+// region's size, the same for create() and adopt().
+struct NicPlan {
+  abi::DriverConfig driver{};
+  abi::NetRingRegionHeader rings{};
+  uint64_t dma_size = 0;
+};
+
+NicPlan plan(const NicDeviceConfig& cfg) {
+  NicPlan p;
+  p.driver = nic_driver_config(cfg);
+  p.dma_size = p.driver.dma_buffer_area_offset + uint64_t{cfg.buffers} * shim::kNetBufferSize;
+  p.rings = abi::net_ring_region_layout(cfg.ring_capacity, cfg.ring_capacity);
+  return p;
+}
+
+// Net ring header, control block identity and configuration: written before
+// any driver sees them, on fresh and on adopted (zeroed) regions.
+void lay_out(NicResources& r, const NicPlan& p) {
+  std::memcpy(r.rings.data(), &p.rings, sizeof p.rings);
+  r.ring_view = abi::NetRingRegionView{r.rings.data(), p.rings};
+  auto* cb = r.control.as<abi::ControlBlock>();
+  cb->magic = abi::kControlBlockMagic;
+  cb->version = abi::kAbiVersion;
+  cb->config = p.driver;
+}
+
+struct Role {
+  const char* name;
+  SharedMemory NicResources::*region;
+};
+constexpr Role kRegions[] = {
+    {"bar", &NicResources::bar},         {"dma", &NicResources::dma},
+    {"rings", &NicResources::rings},     {"checkpoint", &NicResources::checkpoint},
+    {"control", &NicResources::control}, {"record", &NicResources::record}};
+struct EventRole {
+  const char* name;
+  EventFd NicResources::*event;
+};
+constexpr EventRole kEvents[] = {{"irq", &NicResources::irq},
+                                 {"doorbell", &NicResources::doorbell},
+                                 {"driver_wake", &NicResources::driver_wake},
+                                 {"shim_wake", &NicResources::shim_wake}};
+
+uint64_t region_size(const char* role, const NicPlan& p) {
+  const std::string r = role;
+  if (r == "bar") return e1000::kBarSize;
+  if (r == "dma") return p.dma_size;
+  if (r == "rings") return p.rings.region_size;
+  if (r == "checkpoint") return sizeof(abi::CheckpointRegion);
+  if (r == "control") return sizeof(abi::ControlBlock);
+  return systemd::kAdoptionRecordSize;
+}
+
+}  // namespace
 
 abi::DriverConfig nic_driver_config(const NicDeviceConfig& cfg) {
   abi::DriverConfig dc{};
@@ -27,44 +88,79 @@ abi::DriverConfig nic_driver_config(const NicDeviceConfig& cfg) {
 
 Result<NicResources> NicResources::create(const NicDeviceConfig& cfg) {
   NicResources r;
-  const std::string& n = cfg.name;
-  auto bar = SharedMemory::create("uldd-" + n + "-bar0", e1000::kBarSize);
-  if (!bar) return bar.error();
-  r.bar = std::move(bar.value());
-
-  abi::DriverConfig dc = nic_driver_config(cfg);
-  auto dma =
-      SharedMemory::create("uldd-" + n + "-dma", dc.dma_buffer_area_offset +
-                                                     uint64_t{cfg.buffers} * shim::kNetBufferSize);
-  if (!dma) return dma.error();
-  r.dma = std::move(dma.value());
-
-  abi::NetRingRegionHeader layout =
-      abi::net_ring_region_layout(cfg.ring_capacity, cfg.ring_capacity);
-  auto rings = SharedMemory::create("uldd-" + n + "-rings", layout.region_size);
-  if (!rings) return rings.error();
-  r.rings = std::move(rings.value());
-  std::memcpy(r.rings.data(), &layout, sizeof layout);
-  r.ring_view = abi::NetRingRegionView{r.rings.data(), layout};
-
-  auto ckpt = SharedMemory::create("uldd-" + n + "-checkpoint", sizeof(abi::CheckpointRegion));
-  if (!ckpt) return ckpt.error();
-  r.checkpoint = std::move(ckpt.value());
-
-  auto control = SharedMemory::create("uldd-" + n + "-control", sizeof(abi::ControlBlock));
-  if (!control) return control.error();
-  r.control = std::move(control.value());
-  auto* cb = r.control.as<abi::ControlBlock>();
-  cb->magic = abi::kControlBlockMagic;
-  cb->version = abi::kAbiVersion;
-  cb->config = dc;
-
-  for (EventFd* e : {&r.irq, &r.doorbell, &r.driver_wake, &r.shim_wake}) {
+  const NicPlan p = plan(cfg);
+  for (const Role& role : kRegions) {
+    auto m = SharedMemory::create("uldd-" + cfg.name + "-" + role.name, region_size(role.name, p));
+    if (!m) return m.error();
+    r.*role.region = std::move(m.value());
+  }
+  lay_out(r, p);
+  auto* rec = r.adoption_record();
+  rec->magic = systemd::kAdoptionRecordMagic;
+  rec->version = systemd::kAdoptionRecordVersion;
+  rec->model_pid = rec->driver_pid = -1;
+  for (const EventRole& role : kEvents) {
     auto fd = EventFd::create();
     if (!fd) return fd.error();
-    *e = std::move(fd.value());
+    r.*role.event = std::move(fd.value());
   }
+  ULDD_TRY(r.new_lifeline());
   return r;
+}
+
+Result<NicResources> NicResources::adopt(const NicDeviceConfig& cfg,
+                                         systemd::FdInventory& inventory) {
+  NicResources r;
+  const NicPlan p = plan(cfg);
+  auto take = [&](const char* role) -> Result<UniqueFd> {
+    const std::string name = cfg.name + "." + role;
+    auto fd = inventory.take(name);
+    if (!fd) return plain_error(name + ": not in the fd store");
+    return std::move(*fd);
+  };
+  for (const Role& role : kRegions) {
+    auto fd = take(role.name);
+    if (!fd) return fd.error();
+    const std::string name = cfg.name + "." + role.name;
+    ULDD_TRY(systemd::check_memfd(fd->get(), region_size(role.name, p), name));
+    auto m = SharedMemory::attach(std::move(fd.value()), region_size(role.name, p), name);
+    if (!m) return m.error();
+    r.*role.region = std::move(m.value());
+  }
+  for (const EventRole& role : kEvents) {
+    auto fd = take(role.name);
+    if (!fd) return fd.error();
+    ULDD_TRY(systemd::check_eventfd(fd->get(), cfg.name + "." + role.name));
+    r.*role.event = EventFd::adopt(std::move(fd.value()));
+  }
+  auto lifeline = take("lifeline");
+  if (!lifeline) return lifeline.error();
+  ULDD_TRY(systemd::check_pipe(lifeline->get(), cfg.name + ".lifeline"));
+  r.lifeline = std::move(lifeline.value());
+  const auto* rec = r.adoption_record();
+  if (rec->magic != systemd::kAdoptionRecordMagic ||
+      rec->version != systemd::kAdoptionRecordVersion)
+    return plain_error(cfg.name + ".record: not an adoption record of this version");
+  // What the dead driver left: the successor starts cold from empty rings.
+  for (SharedMemory* m : {&r.rings, &r.checkpoint, &r.control})
+    std::memset(m->data(), 0, m->size());
+  lay_out(r, p);
+  return r;
+}
+
+Status NicResources::new_lifeline() {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) return errno_error("pipe2(lifeline)");
+  lifeline_model_end.reset(ends[0]);
+  lifeline.reset(ends[1]);
+  return {};
+}
+
+void NicResources::add_store_entries(const std::string& device,
+                                     systemd::FdStoreEntries& out) const {
+  for (const Role& role : kRegions) out.add(device + "." + role.name, (this->*role.region).fd());
+  for (const EventRole& role : kEvents) out.add(device + "." + role.name, (this->*role.event).fd());
+  out.add(device + ".lifeline", lifeline.get());
 }
 
 }  // namespace uldd::supervisor

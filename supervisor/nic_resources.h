@@ -5,6 +5,13 @@
 // ring header and the driver's configuration are written here, once, before
 // any untrusted process sees them.
 //
+// After a supervisor crash the same regions come back from the service
+// manager's fd store (adopt(), docs/fd-store.md), as a disk's do: each fd is
+// checked against what the configuration implies; the DMA region and BAR
+// keep their contents (a live e1000 model works on them), the ring region,
+// checkpoint and control block are laid out afresh (the next driver starts
+// cold, the NetShim with every buffer free).
+//
 // DMA region layout:  [0, driver_area)                   the driver's: e1000 RX/TX descriptor rings
 //                     [driver_area, + buffers * 2 KiB)    the shim's packet buffers
 #pragma once
@@ -14,7 +21,11 @@
 #include "abi/net_ring_region.h"
 #include "common/event_fd.h"
 #include "common/shared_memory.h"
+#include "common/unique_fd.h"
 #include "supervisor/config.h"
+#include "supervisor/systemd/adoption_record.h"
+#include "supervisor/systemd/fd_inventory.h"
+#include "supervisor/systemd/fd_store.h"
 
 namespace uldd::supervisor {
 
@@ -32,11 +43,23 @@ struct NicResources {
   EventFd driver_wake;      // shim -> driver
   EventFd shim_wake;        // driver -> shim
   abi::NetRingRegionView ring_view{};
+  SharedMemory record;  // systemd::AdoptionRecord: the supervisor's only, never handed out
+  UniqueFd lifeline;    // write end of the device model's lifeline pipe (kept in the fd store)
+  UniqueFd lifeline_model_end;  // its read end, for the next model spawn; closed once spawned
 
   uint64_t buffer_area_offset() const { return control_block()->config.dma_buffer_area_offset; }
   abi::ControlBlock* control_block() const { return control.as<abi::ControlBlock>(); }
+  systemd::AdoptionRecord* adoption_record() const { return record.as<systemd::AdoptionRecord>(); }
 
   static Result<NicResources> create(const NicDeviceConfig& cfg);
+  // Takes "<device>.<role>" fds out of `inventory`; an error names the first
+  // fd missing or not what the configuration implies.
+  static Result<NicResources> adopt(const NicDeviceConfig& cfg, systemd::FdInventory& inventory);
+  // A new lifeline pipe (a new device model on adopted regions).
+  Status new_lifeline();
+  // Every fd that must outlive the supervisor, named "<device>.<role>" (the
+  // TAP's is the NicDevice's to add).
+  void add_store_entries(const std::string& device, systemd::FdStoreEntries& out) const;
 };
 
 }  // namespace uldd::supervisor

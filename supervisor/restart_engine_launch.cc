@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "faultinject/fault_point_request.h"
 #include "supervisor/restart_engine_detail.h"
 
 namespace uldd::supervisor {
@@ -48,6 +49,11 @@ void RestartEngine::start_standby() {
 
 Status RestartEngine::launch(abi::ResumeMode mode, uint32_t adopt_count) {
   reset_status_line();
+  // An armed fault point outlives the driver it was meant for (the control
+  // block is the device's): a crash-here would otherwise crash every
+  // successor. Injected faults are one-shot per driver.
+  if (uint32_t n = faultinject::disarm_all_fault_points(*host_.control_block()); n > 0)
+    spdlog::info("{}: {} armed fault point(s) disarmed for the successor", host_.device_name(), n);
   abi::DriverLaunch& l = host_.control_block()->launch;
   l.adopt_count = adopt_count;
   l.incarnation = incarnation_;

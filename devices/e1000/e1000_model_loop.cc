@@ -30,7 +30,11 @@ void report(const E1000Model& model, bool itr_check) {
 Status run_e1000_loop(E1000Model& model, const EventFd& doorbell, Wire& wire, int signal_fd,
                       const E1000LoopOptions& options) {
   using Clock = E1000Model::Clock;
-  pollfd fds[3] = {{doorbell.fd(), POLLIN, 0}, {wire.fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}};
+  // A negative fd is ignored by ppoll: without a lifeline, three entries.
+  pollfd fds[4] = {{doorbell.fd(), POLLIN, 0},
+                   {wire.fd(), POLLIN, 0},
+                   {signal_fd, POLLIN, 0},
+                   {options.lifeline_fd, 0, 0}};
   auto next_report = Clock::now() + options.report_interval;
   for (;;) {
     auto now = Clock::now();
@@ -40,13 +44,17 @@ Status run_e1000_loop(E1000Model& model, const EventFd& doorbell, Wire& wire, in
     if (ns < 0) ns = 0;
     timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
                      static_cast<long>(ns % 1'000'000'000)};
-    int r = ::ppoll(fds, 3, &timeout, nullptr);
+    int r = ::ppoll(fds, 4, &timeout, nullptr);
     if (r < 0 && errno != EINTR) return errno_error("ppoll");
     now = Clock::now();
     if (r > 0 && (fds[2].revents & POLLIN) != 0) {
       signalfd_siginfo info{};
       [[maybe_unused]] ssize_t n = ::read(signal_fd, &info, sizeof info);
       spdlog::info("uldd-hw e1000: signal {}, exiting", info.ssi_signo);
+      break;
+    }
+    if (r > 0 && (fds[3].revents & (POLLHUP | POLLERR)) != 0) {
+      spdlog::info("uldd-hw e1000: lifeline closed (supervisor gone, its fds not kept): exiting");
       break;
     }
     if (r > 0 && (fds[0].revents & POLLIN) != 0) doorbell.drain();

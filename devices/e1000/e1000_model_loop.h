@@ -18,6 +18,9 @@ struct E1000LoopOptions {
   // the ITR interval) every report_interval and at exit.
   bool itr_check = false;
   std::chrono::seconds report_interval{5};
+  // Read end of the supervisor's lifeline pipe (-1: none): the loop ends
+  // when every write end is closed (docs/fd-store.md), as the NVMe model's.
+  int lifeline_fd = -1;
 };
 
 // Runs until SIGTERM/SIGINT arrives on `signal_fd` (a signalfd); returns an

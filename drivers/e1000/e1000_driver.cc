@@ -45,7 +45,8 @@ E1000Driver::E1000Driver(uio::UioDevice& dev, const abi::DriverConfig& cfg, abi:
       cb_(cb),
       ckpt_(ckpt),
       layout_(E1000DmaLayout::compute(cfg)),
-      shadow_(std::make_unique<E1000Checkpoint>()) {
+      shadow_(std::make_unique<E1000Checkpoint>()),
+      faults_(cb) {
   tx_rejected_.reserve(64);
   rx_rejected_.reserve(64);
   if (ckpt_ != nullptr) {
@@ -79,7 +80,11 @@ void E1000Driver::transmit(const abi::NetDescriptor& d) {
     ++stats_.rejected;
     return;
   }
-  tx_.push(d, dev_.dma().device_address(d.iova));
+  uint64_t address = dev_.dma().device_address(d.iova);
+  // Fault point: the frame's buffer just past the end of the DMA region.
+  if (faults_.fire(abi::FaultPoint::kWrongIova))
+    address = dev_.dma().device_address(dev_.dma().size() - 4096) + 4096;
+  tx_.push(d, address);
   ++stats_.tx_frames;
 }
 
@@ -101,7 +106,17 @@ void E1000Driver::post_rx(const abi::NetDescriptor& d) {
 
 void E1000Driver::ring_doorbells() {
   if (!tx_deferred_.empty() || !rx_deferred_.empty()) submit_deferred();
-  bool tx = tx_.doorbell_pending();
+  // A held-back TDT (skip-doorbell) waits for the next batch with new frames,
+  // as the NVMe SQ tail does, not merely for the next loop iteration.
+  bool tx =
+      tx_.doorbell_pending() && !(tx_doorbell_held_ && stats_.tx_frames == tx_frames_when_held_);
+  if (tx && faults_.fire(abi::FaultPoint::kSkipDoorbell)) {
+    tx_doorbell_held_ = true;
+    tx_frames_when_held_ = stats_.tx_frames;
+    tx = false;
+  } else if (tx) {
+    tx_doorbell_held_ = false;
+  }
   bool rx = rx_.doorbell_pending();
   if (!tx && !rx && !checkpoint_dirty_) return;
   // Checkpoint first: after a crash it must list every descriptor the device

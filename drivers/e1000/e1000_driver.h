@@ -39,6 +39,7 @@
 #include "drivers/e1000/e1000_dma_layout.h"
 #include "drivers/e1000/e1000_rx_ring.h"
 #include "drivers/e1000/e1000_tx_ring.h"
+#include "drivers/fault_points.h"
 #include "uio/uio_device.h"
 
 namespace uldd::drivers {
@@ -137,6 +138,9 @@ class E1000Driver {
   // posted forever; they are not counted).
   uint32_t tx_outstanding() const;
   const E1000DriverStats& stats() const { return stats_; }
+  // Armed fault points (drivers/fault_points.h): the loop refreshes them per
+  // batch; transmit() (wrong-iova) and ring_doorbells() (skip-doorbell) check.
+  FaultPoints& fault_points() { return faults_; }
   const E1000DmaLayout& layout() const { return layout_; }
   uint64_t checkpoint_epoch() const { return epoch_; }
 
@@ -193,6 +197,10 @@ class E1000Driver {
   Status adoption_error_;
 
   E1000DriverStats stats_;
+  FaultPoints faults_;
+  // skip-doorbell: TDT is held back until a frame newer than these is queued.
+  bool tx_doorbell_held_ = false;
+  uint64_t tx_frames_when_held_ = 0;
 };
 
 }  // namespace uldd::drivers

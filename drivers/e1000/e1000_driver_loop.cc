@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/event_fd.h"
@@ -133,7 +134,10 @@ Status E1000DriverLoop::post_done(DoneRing& done, Reap reap, const char* ring_na
     size_t n = reap(std::span<abi::NetDescriptor>(batch_));
     if (n == 0) break;
     *did_work = true;
+    // Fault point crash-here: in completion handling, with completions reaped.
+    if (driver_.fault_points().fire(abi::FaultPoint::kCrashHere)) std::abort();
     done.backlog.assign(batch_.begin(), batch_.begin() + static_cast<ptrdiff_t>(n));
+    apply_completion_faults(driver_.fault_points(), done.backlog);
     flush_backlog(done, &corrupt);
     if (n < batch_.size()) break;
   }
@@ -205,6 +209,7 @@ Status E1000DriverLoop::run() {
   for (;;) {
     ++iterations_;
     if (cb_ != nullptr) abi::store_shared(cb_->status.heartbeat, ++heartbeat_);
+    driver_.fault_points().on_loop_pass();  // re-reads armings; stall, leak-memory
     if (!stopping_ && stop_.load(std::memory_order_relaxed)) {
       stopping_ = true;
       set_state(abi::DriverState::kStopping);

@@ -29,6 +29,10 @@
 // Stopping (request_stop()): no new TX requests are taken; TX buffers in the
 // device are reclaimed for up to drain_timeout; posted RX buffers stay with
 // the device (the next driver's cold start hands them back via the shim).
+//
+// Fault points (drivers/fault_points.h, armed by the supervisor in the
+// control block) are re-read once per iteration; crash-here and the
+// completion-side points act where reaped completions go to the shim.
 #pragma once
 
 #include <signal.h>

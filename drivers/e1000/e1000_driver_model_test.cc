@@ -12,6 +12,7 @@
 
 #include "devices/e1000/e1000_test_host.h"
 #include "drivers/e1000/e1000_driver.h"
+#include "faultinject/fault_point_request.h"
 
 namespace uldd::drivers {
 namespace {
@@ -189,6 +190,28 @@ TEST_F(E1000DriverModelTest, SecondBringUpResetsTheDeviceAndStartsClean) {
   auto got = reap_all([this](std::span<NetDescriptor> o) { return driver_->reap_rx(o); });
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].buffer_id, 40u);
+}
+
+// Fault point wrong-iova: the driver gives the model a TX buffer address
+// just past the DMA region; the model refuses it (drops the frame, counts a
+// bad descriptor, writes nothing) and the other frames go out.
+TEST_F(E1000DriverModelTest, WrongIovaFaultPointIsRefusedByTheModel) {
+  ASSERT_TRUE(faultinject::arm_fault_point(cb_, {abi::FaultPoint::kWrongIova, 2, 0}).ok());
+  driver_->fault_points().refresh();  // what the loop does once per batch
+  std::vector<std::vector<std::byte>> frames;
+  for (uint16_t id = 0; id < 3; ++id) {
+    frames.push_back(host_.frame(100, static_cast<uint8_t>(id + 1)));
+    std::memcpy(host_.dma(iova(id)), frames.back().data(), 100);
+    driver_->transmit(NetDescriptor{iova(id), 100, id, 0});
+  }
+  driver_->ring_doorbells();
+  EXPECT_EQ(host_.peer_receive(), frames[0]);
+  EXPECT_EQ(host_.peer_receive(), frames[2]);
+  EXPECT_TRUE(host_.peer_receive().empty());
+  EXPECT_EQ(host_.model().stats().tx_bad_descriptors, 1u);
+  EXPECT_EQ(driver_->fault_points().fired(), 1u);
+  auto done = reap_all([this](std::span<NetDescriptor> o) { return driver_->reap_tx(o); });
+  EXPECT_EQ(done.size(), 3u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/event_fd.h"
@@ -93,7 +94,10 @@ Status DriverLoop::post_completions(bool* did_work) {
     size_t n = driver_.reap(batch_);
     if (n == 0) break;
     *did_work = true;
+    // Fault point crash-here: in completion handling, with completions reaped.
+    if (driver_.fault_points().fire(abi::FaultPoint::kCrashHere)) std::abort();
     backlog_.assign(batch_.begin(), batch_.begin() + static_cast<ptrdiff_t>(n));
+    apply_completion_faults(driver_.fault_points(), backlog_);
     flush_backlog(&corrupt);
     if (n < batch_.size()) break;
   }
@@ -143,6 +147,7 @@ Status DriverLoop::run() {
   for (;;) {
     ++iterations_;
     beat();
+    driver_.fault_points().on_loop_pass();  // re-reads armings; stall, leak-memory
     if (!stopping_ && stop_.load(std::memory_order_relaxed)) {
       stopping_ = true;
       set_state(abi::DriverState::kStopping);

@@ -18,6 +18,10 @@
 // in-flight commands are completed for up to drain_timeout; then run()
 // returns. The controller is deliberately left running (no shutdown, no
 // reset): the next driver adopts it as it is.
+//
+// Fault points (drivers/fault_points.h, armed by the supervisor in the
+// control block) are re-read once per iteration; crash-here and the
+// completion-side points act where reaped completions go to the shim.
 #pragma once
 
 #include <signal.h>

@@ -38,7 +38,8 @@ NvmeDriver::NvmeDriver(uio::UioDevice& dev, const abi::DriverConfig& cfg, abi::C
       cb_(cb),
       ckpt_(ckpt),
       layout_(NvmeDmaLayout::compute(cfg)),
-      shadow_(std::make_unique<NvmeCheckpoint>()) {
+      shadow_(std::make_unique<NvmeCheckpoint>()),
+      faults_(cb) {
   pending_.reserve(64);
   if (ckpt_ != nullptr) {
     // Continue the epoch sequence of whoever wrote the region before us, and
@@ -137,6 +138,9 @@ void NvmeDriver::submit_now(const abi::BlockDescriptor& d) {
     PrpPair p = build_prps(dev_.dma(), d.iova, d.len, layout_.prp_list_offset(qi, cid));
     e.prp1 = p.prp1;
     e.prp2 = p.prp2;
+    // Fault point: a data page just past the end of the DMA region.
+    if (faults_.fire(abi::FaultPoint::kWrongIova))
+      e.prp1 = dev_.dma().device_address(dev_.dma().size() - 4096) + 4096;
     e.cdw10 = static_cast<uint32_t>(d.lba);        // SLBA 31:0
     e.cdw11 = static_cast<uint32_t>(d.lba >> 32);  // SLBA 63:32
     e.cdw12 = d.len / abi::kSectorSize - 1;        // NLB, 0's based (§6.9, §6.15)
@@ -152,6 +156,8 @@ void NvmeDriver::ring_doorbells() {
   // Checkpoint first: after a crash it must know every command the
   // controller may have been told about.
   commit_checkpoint();
+  // Fault point: the SQEs stay unissued (sq_dirty) until a later batch rings.
+  if (faults_.fire(abi::FaultPoint::kSkipDoorbell)) return;
   for (NvmeIoQueue& q : queues_)
     if (q.ring_sq_doorbell()) ++stats_.doorbells;
   ++stats_.batches;

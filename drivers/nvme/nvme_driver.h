@@ -31,6 +31,7 @@
 #include "abi/checkpoint.h"
 #include "abi/control_block.h"
 #include "common/result.h"
+#include "drivers/fault_points.h"
 #include "drivers/nvme/nvme_admin_queue.h"
 #include "drivers/nvme/nvme_checkpoint.h"
 #include "drivers/nvme/nvme_dma_layout.h"
@@ -121,6 +122,9 @@ class NvmeDriver {
   const NvmeDriverStats& stats() const { return stats_; }
   const NvmeDmaLayout& layout() const { return layout_; }
   uint64_t checkpoint_epoch() const { return epoch_; }
+  // Armed fault points (drivers/fault_points.h): the loop refreshes them per
+  // batch; submit_now() (wrong-iova) and ring_doorbells() (skip-doorbell) check.
+  FaultPoints& fault_points() { return faults_; }
 
  private:
   NvmeDriver(uio::UioDevice& dev, const abi::DriverConfig& cfg, abi::ControlBlock* cb,
@@ -167,6 +171,7 @@ class NvmeDriver {
   uint32_t next_slot_ = 0;
 
   NvmeDriverStats stats_;
+  FaultPoints faults_;
   NvmeQueueCounters queue_counters_;
 
   // Warm resume (nvme_driver_adopt.cc).

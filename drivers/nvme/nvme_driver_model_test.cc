@@ -13,6 +13,7 @@
 #include "devices/nvme/memory_backing_store.h"
 #include "devices/nvme/nvme_controller.h"
 #include "drivers/nvme/nvme_driver.h"
+#include "faultinject/fault_point_request.h"
 #include "uio/emulated_uio.h"
 
 namespace uldd::drivers {
@@ -94,7 +95,7 @@ abi::DriverConfig model_config() {
 class NvmeDriverModelTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto d = NvmeDriver::create(dev_, model_config(), nullptr, &ckpt_);
+    auto d = NvmeDriver::create(dev_, model_config(), &cb_, &ckpt_);
     ASSERT_TRUE(d.ok()) << d.error().describe();
     driver_ = std::move(d.value());
     Status s = driver_->bring_up();
@@ -117,6 +118,7 @@ class NvmeDriverModelTest : public ::testing::Test {
 
   ModelUio dev_;
   abi::CheckpointRegion ckpt_{};
+  abi::ControlBlock cb_{};  // fault points are armed here
   std::unique_ptr<NvmeDriver> driver_;
 };
 
@@ -177,6 +179,37 @@ TEST_F(NvmeDriverModelTest, MediaFailureIsAnErrorAndShutdownCompletes) {
   dev_.store().set_fail_io(false);
   Status s = driver_->shutdown();
   EXPECT_TRUE(s.ok()) << s.error().describe();
+}
+
+// Fault point wrong-iova: the driver hands the model a PRP just past the DMA
+// region; the model refuses it (Data Transfer Error, nothing written) and
+// the shim sees an I/O error for that request only.
+TEST_F(NvmeDriverModelTest, WrongIovaFaultPointIsRefusedByTheModel) {
+  ASSERT_TRUE(faultinject::arm_fault_point(cb_, {abi::FaultPoint::kWrongIova, 2, 0}).ok());
+  driver_->fault_points().refresh();  // what DriverLoop does once per batch
+  for (uint32_t t = 0; t < 3; ++t) {
+    std::memset(buf(kDriverArea + t * 4096), 0xA0 + t, 4096);
+    driver_->submit(BlockDescriptor{t, static_cast<uint16_t>(BlockOp::kWrite), 0, 4096, 0,
+                                    kDriverArea + t * 4096, t * 8});
+  }
+  driver_->ring_doorbells();
+  auto done = drain();
+  ASSERT_EQ(done.size(), 3u);
+  for (const auto& c : done)
+    EXPECT_EQ(c.status,
+              static_cast<uint16_t>(c.tag == 1 ? BlockStatus::kIoError : BlockStatus::kOk))
+        << "tag " << c.tag;
+  EXPECT_EQ(driver_->stats().device_errors, 1u);
+  EXPECT_EQ(driver_->fault_points().fired(), 1u);
+  // Nothing of request 1 reached the media; 0 and 2 did.
+  uint64_t read_iova = kDriverArea + (1 << 20);
+  for (uint32_t t = 0; t < 3; ++t) {
+    driver_->submit(BlockDescriptor{10 + t, static_cast<uint16_t>(BlockOp::kRead), 0, 4096, 0,
+                                    read_iova, t * 8});
+    driver_->ring_doorbells();
+    ASSERT_EQ(drain().size(), 1u);
+    EXPECT_EQ(static_cast<uint8_t>(buf(read_iova)[100]), t == 1 ? 0 : 0xA0 + t) << "lba " << t * 8;
+  }
 }
 
 }  // namespace

@@ -76,6 +76,27 @@ Result<std::unique_ptr<TapFrontend>> TapFrontend::open(const std::string& ifname
   });
 }
 
+Result<std::unique_ptr<TapFrontend>> TapFrontend::adopt(UniqueFd fd, const std::string& ifname,
+                                                        const std::string& netns) {
+  ifreq ifr{};
+  if (::ioctl(fd.get(), TUNGETIFF, &ifr) != 0)
+    return errno_error("TUNGETIFF(adopted fd for " + ifname + ")");
+  if ((ifr.ifr_flags & IFF_TAP) == 0 || (ifr.ifr_flags & IFF_NO_PI) == 0)
+    return plain_error("adopted fd for " + ifname + " is not a TAP without packet info");
+  if (ifname != ifr.ifr_name)
+    return plain_error("adopted TAP is " + std::string(ifr.ifr_name) + ", the configuration says " +
+                       ifname);
+  // The shim reads until EAGAIN: the open file description must stay
+  // non-blocking (it is the one open() made, but a stored fd is not ours).
+  int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0)
+    return errno_error("fcntl(O_NONBLOCK, " + ifname + ")");
+  return in_netns(netns, [&]() -> Result<std::unique_ptr<TapFrontend>> {
+    ULDD_TRY(set_up(ifname, ""));
+    return std::unique_ptr<TapFrontend>(new TapFrontend(std::move(fd), ifname, netns));
+  });
+}
+
 Status TapFrontend::set_carrier(bool on) {
   int carrier = on ? 1 : 0;
   if (::ioctl(fd_.get(), TUNSETCARRIER, &carrier) != 0)

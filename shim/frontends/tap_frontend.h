@@ -31,6 +31,12 @@ class TapFrontend {
   static Result<std::unique_ptr<TapFrontend>> open(const std::string& ifname,
                                                    const std::string& netns,
                                                    const std::string& mac = "");
+  // Takes over the TAP fd a previous supervisor left in the fd store
+  // (docs/fd-store.md): TUNGETIFF must name a TAP `ifname`. The netdev never
+  // went away (the stored fd kept it), so its ifindex, addresses and routes
+  // are what they were; it is only set up again, in `netns`.
+  static Result<std::unique_ptr<TapFrontend>> adopt(UniqueFd fd, const std::string& ifname,
+                                                    const std::string& netns);
   ~TapFrontend() = default;
 
   int fd() const { return fd_.get(); }

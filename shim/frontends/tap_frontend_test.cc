@@ -105,5 +105,39 @@ TEST_F(TapFrontendTest, MissingNamespaceIsAnError) {
   EXPECT_NE(tap.error().describe().find("/run/netns/uldd-no-such-ns"), std::string::npos);
 }
 
+// After a supervisor crash the TAP fd comes back from the fd store: adopt()
+// takes the same netdev (same ifindex, address kept) and refuses an fd that
+// is attached to another name.
+TEST_F(TapFrontendTest, AdoptKeepsTheNetdevAndChecksItsName) {
+  auto tap = TapFrontend::open("ulddt1", ns_, "52:54:00:ab:cd:01");
+  ASSERT_TRUE(tap.ok()) << tap.error().describe();
+  in_ns("ip addr add 198.18.99.1/24 dev ulddt1");
+  const std::string ifindex = in_ns("cat /sys/class/net/ulddt1/ifindex");
+  // A copy of the fd, as the store keeps one: the netdev outlives the first.
+  int copy = ::dup(tap.value()->fd());
+  ASSERT_GE(copy, 0);
+  tap.value().reset();
+
+  auto wrong = TapFrontend::adopt(UniqueFd(::dup(copy)), "ulddt9", ns_);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().describe().find("ulddt1"), std::string::npos)
+      << wrong.error().describe();
+
+  auto adopted = TapFrontend::adopt(UniqueFd(copy), "ulddt1", ns_);
+  ASSERT_TRUE(adopted.ok()) << adopted.error().describe();
+  tap_ = std::move(adopted.value());
+  EXPECT_EQ(in_ns("cat /sys/class/net/ulddt1/ifindex"), ifindex);
+  EXPECT_NE(in_ns("ip addr show ulddt1").find("198.18.99.1/24"), std::string::npos)
+      << in_ns("ip addr show ulddt1");
+}
+
+TEST(TapFrontendAdoptTest, RefusesAnFdThatIsNoTap) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ::close(fds[1]);
+  auto r = TapFrontend::adopt(UniqueFd(fds[0]), "ulddt0", "");
+  EXPECT_FALSE(r.ok());
+}
+
 }  // namespace
 }  // namespace uldd::shim
