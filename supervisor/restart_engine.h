@@ -236,6 +236,7 @@ class RestartEngine {
   ChildProcess hook_;  // on_exhausted = run-hook
   // Operator actions (restart_engine_operator.cc).
   bool operator_restart_pending_ = false;  // the next death is the operator's doing
+  Clock::time_point held_since_{};         // operator_stop(): when the outage began
   uint64_t operator_restarts_ = 0;
   uint64_t last_fault_realtime_us_ = 0;
   std::function<void(const RecoveryRecord&)> recovery_listener_;

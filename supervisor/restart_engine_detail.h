@@ -22,7 +22,24 @@ inline double ms(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
-// A fixed-size, possibly unterminated char field of shared memory as a string.
-inline std::string bounded_string(const char* s, size_t n) { return std::string(s, strnlen(s, n)); }
+// A fixed-size, possibly unterminated char field of shared memory (written by
+// the untrusted driver) as a string safe to log, show on a terminal and send
+// as a D-Bus string (which must be valid UTF-8): printable ASCII is kept,
+// every other byte becomes \xNN.
+inline std::string bounded_string(const char* s, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < strnlen(s, n); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  return out;
+}
 
 }  // namespace uldd::supervisor::restart_engine_detail

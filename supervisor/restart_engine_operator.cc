@@ -44,7 +44,8 @@ Status RestartEngine::operator_restart() {
   if (state_ != EngineState::kServing || !driver_.running())
     return Error{EBUSY, host_.device_name() + ": cannot restart: the driver is " +
                             std::string(to_string(state_)) + ", not serving"};
-  if (operator_restart_pending_) return Error{EBUSY, host_.device_name() + ": a restart is already under way"};
+  if (operator_restart_pending_ || kill_cause_)
+    return Error{EBUSY, host_.device_name() + ": a restart is already under way"};
   operator_restart_pending_ = true;
   spdlog::info("{}: operator restart: stopping driver (pid {})", host_.device_name(), driver_.pid());
   // SIGKILL, as a crash: the recovery path is the one every failure takes,
@@ -63,8 +64,13 @@ Status RestartEngine::operator_stop() {
   state_ = EngineState::kHeld;
   operator_restart_pending_ = false;
   awaiting_first_completion_ = false;
-  if (standby_.running()) standby_.terminate(std::chrono::milliseconds(500));
-  if (driver_.running()) driver_.terminate(std::chrono::seconds(2));
+  kill_cause_.reset();
+  // SIGKILL, not SIGTERM and a grace period: a driver may be stopped or
+  // wedged (a sigstop fault), and waiting here would stall every device on
+  // this loop. Both pidfds stay watched; kHeld reaps them when they report.
+  standby_.kill_now(SIGKILL);
+  driver_.kill_now(SIGKILL);
+  held_since_ = Clock::now();
   spdlog::warn("{}: driver stopped by the operator; requests are held until it is started", host_.device_name());
   return {};
 }
@@ -77,13 +83,16 @@ Status RestartEngine::operator_start() {
   if (state_ != EngineState::kHeld)
     return Error{EBUSY, host_.device_name() + ": cannot start: the driver is " + std::string(to_string(state_)) +
                             " (start is for a driver stopped by the operator)"};
-  died_at_ = Clock::now();
+  // The outage began when the operator stopped the driver.
+  died_at_ = held_since_;
   outage_ = Outage{};
   outage_.cause = "operator";
   spdlog::info("{}: operator start", host_.device_name());
   state_ = EngineState::kWaiting;
-  restart_at_ = died_at_;
+  restart_at_ = Clock::now();
   restart_now();
+  if (state_ != EngineState::kStarting && state_ != EngineState::kServing)
+    return Error{EIO, host_.device_name() + ": start failed: " + counters_.last_fault};
   return {};
 }
 

@@ -84,6 +84,8 @@ class Supervisor final : public SupervisorControl {
     std::string state;
     pid_t driver_pid = 0, standby_pid = 0;
     uint64_t restarts = 0;
+    uint64_t recoveries = 0;  // settled (downtime known): LastDowntimeUsec changed
+    std::string last_fault;
     bool operator==(const Fingerprint&) const = default;
   };
   std::map<std::string, Fingerprint> published_;

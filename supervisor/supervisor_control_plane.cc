@@ -12,6 +12,8 @@
 #include "supervisor/logging/configure_logging.h"
 #include "supervisor/metrics/metrics_file.h"
 #include "supervisor/metrics/openmetrics_text.h"
+#include "supervisor/systemd/service_notifier.h"
+#include "supervisor/systemd/status_summary.h"
 #include "supervisor/supervisor.h"
 
 namespace uldd::supervisor {
@@ -66,7 +68,16 @@ Result<std::string> Supervisor::reload_policies_for(std::string_view trigger) {
   if (!std::filesystem::is_directory(config_.policy_dir))  // as at start-up
     return "policy_dir " + config_.policy_dir.string() + " does not exist: only the built-in 'default' policy";
   auto loaded = policies_->reload();
-  if (!loaded) return Error{EINVAL, loaded.error().message};
+  if (!loaded) return Error{EIO, loaded.error().message};  // a bad file: nothing applied
+  // All or nothing also across devices: a policy a device names must exist
+  // in the new set before any device gets its new one.
+  std::string missing;
+  for (const auto& c : config_.disks)
+    if (!policies_->find(c.policy)) missing += " " + c.name + " ('" + c.policy + "')";
+  for (const auto& c : config_.nics)
+    if (!policies_->find(c.policy)) missing += " " + c.name + " ('" + c.policy + "')";
+  if (!missing.empty())
+    return Error{EIO, "policies no longer present for:" + missing + "; no device's policy was changed"};
   std::string summary;
   auto apply = [&](auto& devices, const auto& configs) {
     for (size_t i = 0; i < devices.size(); ++i) {
@@ -177,6 +188,7 @@ void Supervisor::set_state(std::string state) {
 
 void Supervisor::publish_changes() {
   bool all_serving = true;
+  bool changed = false;
   for (DeviceControl* d : device_views_) {
     // A cheap look first: a full snapshot only when something a client
     // follows has changed (this runs on every loop iteration).
@@ -187,12 +199,15 @@ void Supervisor::publish_changes() {
       now.driver_pid = std::max<pid_t>(engine->driver_pid(), 0);
       now.standby_pid = std::max<pid_t>(engine->standby_pid(), 0);
       now.restarts = engine->counters().restarts_warm + engine->counters().restarts_cold;
+      now.last_fault = engine->counters().last_fault;
     }
+    if (auto it = downtime_.find(d->name()); it != downtime_.end()) now.recoveries = it->second.count;
     all_serving = all_serving && now.state == "serving";
     Fingerprint& before = published_[d->name()];
     if (now == before) continue;
     std::string old_state = before.state.empty() ? "starting" : before.state;
     before = now;
+    changed = true;
     if (events_ != nullptr) {
       DeviceSnapshot s = d->snapshot();
       if (auto it = downtime_.find(s.name); it != downtime_.end()) s.downtime = it->second;
@@ -200,6 +215,8 @@ void Supervisor::publish_changes() {
     }
   }
   if (state_ != "stopping") set_state(all_serving ? "running" : "degraded");
+  // STATUS= follows changes, not only the status tick (which may be off).
+  if (changed && notifier_) notifier_->status(systemd::status_summary(devices()));
 }
 
 std::string Supervisor::metrics_text() const { return metrics::render_openmetrics(devices()); }

@@ -44,8 +44,9 @@ class SupervisorControl {
   // Operator actions on a device's driver. restart: the running driver is
   // replaced (cause "operator", not counted against the policy's intensity);
   // stop: the driver is stopped and requests are held (applications stall)
-  // until start; start: a stopped or failed device's driver is started again
-  // (a failed device's policy history is reset).
+  // until start; start: a driver the operator stopped is started again (a
+  // failed device — policy exhausted, model gone — is refused with EBUSY:
+  // its shim has stopped; restarting the supervisor brings it back).
   virtual Status restart_driver(std::string_view device) = 0;
   virtual Status stop_driver(std::string_view device) = 0;
   virtual Status start_driver(std::string_view device) = 0;

@@ -142,7 +142,8 @@ wait_until "disk0 stopped" device_is 'd["state"] == "stopped" and d["driver_pid"
 dd if="$FUSE_FILE" of="$E2E_TMP/held.bin" bs=4k count=1 skip=7 iflag=direct status=none &
 reader=$!
 BACKGROUND+=("$reader")
-sleep 1
+# The read has reached the shim (it is held there, not merely not yet issued).
+wait_until "the read to be held in the shim" device_is 'd["io"]["requests_open"] >= 1'
 kill -0 "$reader" 2>/dev/null || fail "a read finished while disk0 was stopped (requests must be held)"
 ctl start disk0 || fail "start disk0"
 wait_until "the held read to complete after start" eval '! kill -0 "$reader" 2>/dev/null'
