@@ -29,25 +29,25 @@ enum class DriverState : uint32_t {
 
 // What the driver must know about its device and buffers. All sizes in bytes.
 struct alignas(kCacheLine) DriverConfig {
-  uint32_t io_queue_count;         // supervisor: NVMe I/O queue pairs to create (1..8)
-  uint32_t io_queue_depth;         // supervisor: entries per I/O SQ/CQ (power of two, 2..4096)
-  uint32_t irq_coalesce_threshold; // supervisor: completions per interrupt (1..256), NVMe FID 08h
-  uint32_t irq_coalesce_time_us;   // supervisor: max interrupt delay; 0 = no time hold-off
-  uint32_t heartbeat_interval_us;  // supervisor: the driver bumps `heartbeat` at least this often
-  uint32_t max_transfer;           // supervisor: largest BlockDescriptor::len the shim sends
-  uint64_t dma_driver_area_size;   // supervisor: [0, this) of the DMA region is the driver's own
-                                   //   (device queues, PRP lists); the shim never touches it
-  uint64_t dma_buffer_area_offset; // supervisor: [this, dma size) holds the shim's data buffers
-  uint64_t device_bytes;           // supervisor: capacity the shim expects the namespace to have
+  uint32_t io_queue_count;          // supervisor: NVMe I/O queue pairs to create (1..8)
+  uint32_t io_queue_depth;          // supervisor: entries per I/O SQ/CQ (power of two, 2..4096)
+  uint32_t irq_coalesce_threshold;  // supervisor: completions per interrupt (1..256), NVMe FID 08h
+  uint32_t irq_coalesce_time_us;    // supervisor: max interrupt delay; 0 = no time hold-off
+  uint32_t heartbeat_interval_us;   // supervisor: the driver bumps `heartbeat` at least this often
+  uint32_t max_transfer;            // supervisor: largest BlockDescriptor::len the shim sends
+  uint64_t dma_driver_area_size;    // supervisor: [0, this) of the DMA region is the driver's own
+                                    //   (device queues, PRP lists); the shim never touches it
+  uint64_t dma_buffer_area_offset;  // supervisor: [this, dma size) holds the shim's data buffers
+  uint64_t device_bytes;            // supervisor: capacity the shim expects the namespace to have
   // NIC drivers (e1000) only; 0 for a disk driver. A NIC driver reads
   // max_transfer as the packet buffer size (bytes of each shim buffer),
   // heartbeat_interval_us and the dma_* fields as above, and ignores the
   // NVMe queue and coalescing fields.
-  uint32_t nic_rx_descriptors;     // supervisor: device RX descriptor ring size (multiple of 8)
-  uint32_t nic_tx_descriptors;     // supervisor: device TX descriptor ring size (multiple of 8)
-  uint32_t nic_itr_interval;       // supervisor: interrupt hold-off, in 256 ns units as the
-                                   //   e1000 ITR register (8254x SDM 13.4.18); 0 = none
-  uint32_t nic_reserved;           // supervisor: 0
+  uint32_t nic_rx_descriptors;  // supervisor: device RX descriptor ring size (multiple of 8)
+  uint32_t nic_tx_descriptors;  // supervisor: device TX descriptor ring size (multiple of 8)
+  uint32_t nic_itr_interval;    // supervisor: interrupt hold-off, in 256 ns units as the
+                                //   e1000 ITR register (8254x SDM 13.4.18); 0 = none
+  uint32_t nic_reserved;        // supervisor: 0
 };
 static_assert(sizeof(DriverConfig) == 64);
 static_assert(offsetof(DriverConfig, nic_rx_descriptors) == 48);
@@ -67,14 +67,14 @@ enum class ResumeMode : uint32_t {
 };
 
 struct alignas(kCacheLine) DriverLaunch {
-  uint32_t resume_mode;      // supervisor: ResumeMode
-  uint32_t adopt_count;      // supervisor: warm only: the request ring starts with exactly this many
-                             //   descriptors flagged kBlockFlagAdopt, one per request the shim still
-                             //   has outstanding (abi/block_descriptor.h); for a NIC,
-                             //   tx_request and rx_free together start with this many flagged
-                             //   kNetFlagAdopt, one per buffer the dead driver held
-                             //   (abi/net_descriptor.h)
-  uint64_t incarnation;      // supervisor: 0 for the first driver of the device, +1 per restart
+  uint32_t resume_mode;  // supervisor: ResumeMode
+  uint32_t adopt_count;  // supervisor: warm only: the request ring starts with exactly this many
+                         //   descriptors flagged kBlockFlagAdopt, one per request the shim still
+                         //   has outstanding (abi/block_descriptor.h); for a NIC,
+                         //   tx_request and rx_free together start with this many flagged
+                         //   kNetFlagAdopt, one per buffer the dead driver held
+                         //   (abi/net_descriptor.h)
+  uint64_t incarnation;  // supervisor: 0 for the first driver of the device, +1 per restart
   uint8_t reserved[48];
 };
 static_assert(sizeof(DriverLaunch) == 64);
@@ -83,16 +83,16 @@ static_assert(offsetof(DriverLaunch, incarnation) == 8);
 
 // Live status. Written only by the driver; everything here is untrusted.
 struct alignas(kCacheLine) DriverStatus {
-  uint64_t heartbeat;        // driver: incremented at least every heartbeat_interval_us
-  uint32_t state;            // driver: DriverState
-  int32_t pid;               // driver: getpid()
-  uint64_t requests_done;    // driver: completions posted to the completion ring
-  uint64_t interrupts;       // driver: interrupts taken
-  uint64_t doorbells;        // driver: doorbell writes (one per batch)
-  uint64_t batches;          // driver: request batches taken from the ring
-  uint64_t device_errors;    // driver: commands the device completed with an error
-  uint64_t rejected;         // driver: descriptors refused as invalid
-  char last_error[64];       // driver: NUL-terminated reason when state == kFailed
+  uint64_t heartbeat;      // driver: incremented at least every heartbeat_interval_us
+  uint32_t state;          // driver: DriverState
+  int32_t pid;             // driver: getpid()
+  uint64_t requests_done;  // driver: completions posted to the completion ring
+  uint64_t interrupts;     // driver: interrupts taken
+  uint64_t doorbells;      // driver: doorbell writes (one per batch)
+  uint64_t batches;        // driver: request batches taken from the ring
+  uint64_t device_errors;  // driver: commands the device completed with an error
+  uint64_t rejected;       // driver: descriptors refused as invalid
+  char last_error[64];     // driver: NUL-terminated reason when state == kFailed
 };
 static_assert(sizeof(DriverStatus) == 128);
 
@@ -107,10 +107,10 @@ inline constexpr uint32_t kMaxArmedFaults = 8;
 // read the same even generation before and after the fields, and fires each
 // arming at most once per generation (it cannot write here to disarm).
 struct FaultPointArming {
-  uint32_t point;        // supervisor: abi::FaultPoint id, 0 = unused slot
-  uint32_t after;        // supervisor: fire on the after-th pass through the point (0 or 1 = next)
-  uint32_t generation;   // supervisor: bumped on every change (odd while being written)
-  uint32_t arg;          // supervisor: the point's parameter (stall ms, leak MiB); was `reserved`
+  uint32_t point;       // supervisor: abi::FaultPoint id, 0 = unused slot
+  uint32_t after;       // supervisor: fire on the after-th pass through the point (0 or 1 = next)
+  uint32_t generation;  // supervisor: bumped on every change (odd while being written)
+  uint32_t arg;         // supervisor: the point's parameter (stall ms, leak MiB); was `reserved`
 };
 static_assert(sizeof(FaultPointArming) == 16);
 static_assert(offsetof(FaultPointArming, generation) == 8);
@@ -120,10 +120,10 @@ struct ControlBlock {
   uint32_t magic;    // supervisor: kControlBlockMagic
   uint32_t version;  // supervisor: kAbiVersion
   uint8_t reserved0[56];
-  DriverConfig config;                        // supervisor, before spawn
-  DriverLaunch launch;                        // supervisor, before spawn / standby release
-  DriverStatus status;                        // driver
-  FaultPointArming faults[kMaxArmedFaults];   // supervisor
+  DriverConfig config;                       // supervisor, before spawn
+  DriverLaunch launch;                       // supervisor, before spawn / standby release
+  DriverStatus status;                       // driver
+  FaultPointArming faults[kMaxArmedFaults];  // supervisor
   uint8_t reserved2[4096 - 448];
 };
 static_assert(sizeof(ControlBlock) == 4096);

@@ -110,7 +110,8 @@ Status run_nvme(const NvmeOptions& opt) {
       opt.max_iops == 0 ? std::string("unlimited") : std::to_string(opt.max_iops), dma->size());
 
   // A negative fd is ignored by ppoll: without a lifeline, two entries.
-  pollfd fds[3] = {{doorbell.fd(), POLLIN, 0}, {signals->get(), POLLIN, 0}, {opt.lifeline_fd, 0, 0}};
+  pollfd fds[3] = {
+      {doorbell.fd(), POLLIN, 0}, {signals->get(), POLLIN, 0}, {opt.lifeline_fd, 0, 0}};
   uint32_t last_csts = ctrl.csts();
   for (;;) {
     NvmeController::TimePoint deadline;
@@ -133,7 +134,8 @@ Status run_nvme(const NvmeOptions& opt) {
       break;
     }
     if (r > 0 && (fds[2].revents & (POLLHUP | POLLERR)) != 0) {
-      spdlog::info("uldd-hw: lifeline closed (supervisor gone, its fds not kept): flushing and exiting");
+      spdlog::info(
+          "uldd-hw: lifeline closed (supervisor gone, its fds not kept): flushing and exiting");
       break;
     }
     if (r > 0 && (fds[0].revents & POLLIN) != 0) doorbell.drain();

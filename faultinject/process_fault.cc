@@ -24,12 +24,13 @@ constexpr std::array<Entry, 5> kProcessFaults{{
 
 }  // namespace
 
-Result<ProcessFault> parse_process_fault(std::string_view type, const std::map<std::string, std::string>& params) {
+Result<ProcessFault> parse_process_fault(std::string_view type,
+                                         const std::map<std::string, std::string>& params) {
   for (const Entry& e : kProcessFaults) {
     if (e.name != type) continue;
     if (!params.empty())
-      return Error{EINVAL, "fault '" + std::string(type) + "' takes no parameters; got '" + params.begin()->first +
-                               "'"};
+      return Error{EINVAL, "fault '" + std::string(type) + "' takes no parameters; got '" +
+                               params.begin()->first + "'"};
     return ProcessFault{std::string(e.name), e.signal, std::string(e.effect)};
   }
   return Error{ENOENT, "'" + std::string(type) + "' is not a process fault"};

@@ -26,7 +26,8 @@ struct ProcessFault {
 // The process fault named `type` with no parameters, or EINVAL naming the
 // unknown type (with the known ones) or the unexpected parameter. ENOENT:
 // `type` is not a process fault at all (the caller may try other classes).
-Result<ProcessFault> parse_process_fault(std::string_view type, const std::map<std::string, std::string>& params);
+Result<ProcessFault> parse_process_fault(std::string_view type,
+                                         const std::map<std::string, std::string>& params);
 
 // Every process fault name, in a stable order.
 std::vector<std::string> process_fault_types();

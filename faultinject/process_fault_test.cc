@@ -1,10 +1,9 @@
 #include "faultinject/process_fault.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 namespace uldd::faultinject {
 namespace {
@@ -36,11 +35,26 @@ TEST(ProcessFault, EachFaultFiresOnARealProcess) {
   for (const std::string& name : process_fault_types()) {
     auto f = parse_process_fault(name, {});
     ASSERT_TRUE(f);
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
+      // Under ASan the runtime's SIGSEGV/SIGBUS handlers would turn the
+      // signal into a report and an abort; a driver killed by the fault
+      // must die of the fault, so the child takes the default actions.
+      for (int sig : {SIGSEGV, SIGBUS}) {
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        ::sigaction(sig, &dfl, nullptr);
+      }
+      [[maybe_unused]] ssize_t n = write(ready[1], "r", 1);
       for (;;) pause();
     }
+    close(ready[1]);
+    char byte = 0;
+    ASSERT_EQ(read(ready[0], &byte, 1), 1);  // the child has its default actions
+    close(ready[0]);
     ASSERT_EQ(kill(pid, f->signal), 0);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);

@@ -10,6 +10,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git python3
   # libraries uldd links
   libboost1.81-dev        # Boost.Process v2: spawning drivers with exactly their fds
+  libboost-filesystem1.81-dev  # Boost.Filesystem, which Boost.Process v2 links
   libfuse3-dev fuse3      # FUSE frontend (libfuse3) and fusermount3
   libspdlog-dev libfmt-dev
   libsystemd-dev          # sd-bus and sd_notify (systemd integration)

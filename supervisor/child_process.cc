@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/process.hpp>
-#include <algorithm>
 #include <cstring>
 
 namespace uldd::supervisor {
@@ -58,7 +58,8 @@ struct ChildSetup {
     // Limits while still root: lowering the hard limit is allowed either
     // way, but keeping the core limit as it is needs no privilege later.
     if (sandbox != nullptr) {
-      if (int err = sandbox->apply_limits_in_child()) return bp::error_code(err, bp::system_category());
+      if (int err = sandbox->apply_limits_in_child())
+        return bp::error_code(err, bp::system_category());
     }
     if (switch_user) {
       // Raw system calls: glibc's setuid() & co. broadcast the change to
@@ -68,14 +69,15 @@ struct ChildSetup {
           ::syscall(SYS_setuid, uid) != 0)
         return bp::error_code(errno, bp::system_category());
     }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return bp::error_code(errno, bp::system_category());
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+      return bp::error_code(errno, bp::system_category());
     // Last: from here on only Boost's close_range and the pinned execve.
     if (sandbox != nullptr) {
-      if (int err = sandbox->install_seccomp_in_child()) return bp::error_code(err, bp::system_category());
+      if (int err = sandbox->install_seccomp_in_child())
+        return bp::error_code(err, bp::system_category());
     }
     return {};
   }
-
 };
 
 // Boost 1.81's posix::vfork_launcher, minus what must not run in a vfork
@@ -128,12 +130,14 @@ struct SandboxEntry {
 
   template <class Launcher>
   bp::error_code on_setup(Launcher&, const bp::filesystem::path& executable, const char* const*&) {
-    if (executable.c_str() != sandbox->exec_path()) return bp::error_code(EFAULT, bp::system_category());
+    if (executable.c_str() != sandbox->exec_path())
+      return bp::error_code(EFAULT, bp::system_category());
     return {};
   }
   template <class Launcher>
   bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*&) {
-    if (int err = sandbox->join_cgroup_in_child()) return bp::error_code(err, bp::system_category());
+    if (int err = sandbox->join_cgroup_in_child())
+      return bp::error_code(err, bp::system_category());
     return {};
   }
 };
@@ -174,7 +178,8 @@ struct BindFds {
     return {};
   }
   template <class Launcher>
-  bp::error_code on_exec_setup(Launcher& launcher, const bp::filesystem::path&, const char* const*&) {
+  bp::error_code on_exec_setup(Launcher& launcher, const bp::filesystem::path&,
+                               const char* const*&) {
     int moved[64];
     size_t n = 0;
     for (const auto& [target, source] : *fds) {
@@ -209,7 +214,8 @@ struct BindFds {
         return bp::error_code(errno, bp::system_category());
       next = std::max(next, fd + 1);
     }
-    if (::syscall(SYS_close_range, next, ~0u, 0) != 0) return bp::error_code(errno, bp::system_category());
+    if (::syscall(SYS_close_range, next, ~0u, 0) != 0)
+      return bp::error_code(errno, bp::system_category());
     return {};
   }
 };
@@ -226,7 +232,6 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
     setup.gid = pw->pw_gid;
     setup.switch_user = true;
   }
-
 
   if (::access(spec.executable.c_str(), X_OK) != 0)
     return errno_error(spec.role + ": cannot start " + spec.executable.string());

@@ -25,8 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::array<std::string_view, 8> kSupervisorKeys = {
-    "runtime_dir", "log_level",     "status_interval_ms", "driver_user",
-    "policy_dir",  "dbus",          "control_group",      "metrics_file"};
+    "runtime_dir", "log_level", "status_interval_ms", "driver_user",
+    "policy_dir",  "dbus",      "control_group",      "metrics_file"};
 // clang-format off
 constexpr std::array<std::string_view, 18> kDiskKeys = {
     "name", "mode", "uio", "backing_file", "size", "model_latency_us", "model_max_iops", "io_queues",
@@ -98,10 +98,11 @@ Status parse_supervisor(const std::string& source, const toml::table& t, Supervi
                                "\" is neither \"system\", \"none\" nor a D-Bus address such as "
                                "\"unix:path=/run/uldd/bus\"");
   ULDD_TRY(r.read_string("control_group", c.control_group));
-  bool group_ok = c.control_group.size() <= 32 &&
-                  std::all_of(c.control_group.begin(), c.control_group.end(), [](char ch) {
-                    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-                  });
+  bool group_ok =
+      c.control_group.size() <= 32 &&
+      std::all_of(c.control_group.begin(), c.control_group.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+      });
   if (!group_ok) return r.error("control_group", "'control_group' is not a valid group name");
   std::string metrics = c.metrics_file.string();
   ULDD_TRY(r.read_string("metrics_file", metrics));

@@ -46,12 +46,14 @@ TEST(ConfigControlPlaneTest, AcceptsAddressesNoneEmptyGroupAndAbsoluteMetrics) {
 
 TEST(ConfigControlPlaneTest, RefusesBadValuesNamingKeyAndPlace) {
   EXPECT_EQ(error_of(config_with("dbus = \"session\"")),
-            "t.toml:3:8: 'dbus' = \"session\" is neither \"system\", \"none\" nor a D-Bus address such as "
+            "t.toml:3:8: 'dbus' = \"session\" is neither \"system\", \"none\" nor a D-Bus address "
+            "such as "
             "\"unix:path=/run/uldd/bus\"");
   EXPECT_EQ(error_of(config_with("control_group = \"Wheel Users\"")),
             "t.toml:3:17: 'control_group' is not a valid group name");
   EXPECT_NE(error_of(config_with("dbus = 7")).find("t.toml:3:8"), std::string::npos);
-  EXPECT_NE(error_of(config_with("metric_file = \"m\"")).find("did you mean 'metrics_file'"), std::string::npos);
+  EXPECT_NE(error_of(config_with("metric_file = \"m\"")).find("did you mean 'metrics_file'"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -2,11 +2,10 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "abi/driver_fds.h"
 #include "devices/device_model_fds.h"
@@ -28,18 +27,22 @@ Result<UniqueFd> dup_fd(int fd, const std::string& what) {
   return UniqueFd(d);
 }
 
-std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
+std::string mib(uint64_t bytes) {
+  return fmt::format("{:.1f} MiB", bytes / 1048576.0);
+}
 
 }  // namespace
 
-Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cfg, const SupervisorConfig& sup,
+Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cfg,
+                                                      const SupervisorConfig& sup,
                                                       const std::filesystem::path& bin_dir,
                                                       const policies::RestartPolicy& policy,
                                                       DeviceHandover handover) {
   if (cfg.uio != "emulated")
-    return plain_error(cfg.name + ": uio = \"" + cfg.uio +
-                       "\": the supervisor drives emulated devices only so far; the kernel UIO backend "
-                       "(uio/kernel_uio.h) is not wired to device start-up yet");
+    return plain_error(
+        cfg.name + ": uio = \"" + cfg.uio +
+        "\": the supervisor drives emulated devices only so far; the kernel UIO backend "
+        "(uio/kernel_uio.h) is not wired to device start-up yet");
   std::unique_ptr<DiskDevice> dev(new DiskDevice(cfg, bin_dir, sup.driver_user));
   dev->handover_ = handover;
   ULDD_TRY(dev->acquire_resources(handover.inventory));  // fd store or new
@@ -52,7 +55,8 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
     // The seed is the device name's hash: restarts of one device jitter the
     // same way run after run (campaigns replay), different devices differ.
     DriverHost& host = *dev;
-    dev->engine_ = std::make_unique<RestartEngine>(host, policy, std::hash<std::string>{}(cfg.name));
+    dev->engine_ =
+        std::make_unique<RestartEngine>(host, policy, std::hash<std::string>{}(cfg.name));
     ULDD_TRY(dev->engine_->start());
   } else {
     ULDD_TRY(dev->start_colocated_driver());
@@ -73,7 +77,8 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
   };
   std::unique_ptr<shim::DriverPort> port;
   if (cfg.mode == DriverMode::kIsolated) {
-    port = std::make_unique<shim::RingDriverPort>(dev->res_.ring_view, dev->res_.driver_wake, dev->res_.shim_wake);
+    port = std::make_unique<shim::RingDriverPort>(dev->res_.ring_view, dev->res_.driver_wake,
+                                                  dev->res_.shim_wake);
   } else {
     port = std::make_unique<shim::DirectDriverPort<drivers::NvmeDriver>>(*dev->colocated_driver_);
   }
@@ -82,22 +87,26 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
 
   if (!cfg.fuse_path.empty()) {
     auto* rec = dev->res_.adoption_record();
-    shim::FuseHandover fh{&rec->fuse_init_length, std::span(rec->fuse_init), std::move(dev->adopted_fuse_fd_)};
+    shim::FuseHandover fh{&rec->fuse_init_length, std::span(rec->fuse_init),
+                          std::move(dev->adopted_fuse_fd_)};
     auto fuse = shim::FuseFrontend::start(*dev->shim_, cfg.fuse_path, cfg.name, std::move(fh));
-    if (!fuse) return Error{fuse.error().code, cfg.name + ": FUSE frontend: " + fuse.error().message};
+    if (!fuse)
+      return Error{fuse.error().code, cfg.name + ": FUSE frontend: " + fuse.error().message};
     dev->fuse_ = std::move(fuse.value());
   }
   if (!cfg.nbd_socket.empty()) {
-    auto nbd = shim::NbdServer::start(*dev->shim_, cfg.nbd_socket, cfg.name, std::move(dev->adopted_nbd_fd_));
+    auto nbd = shim::NbdServer::start(*dev->shim_, cfg.nbd_socket, cfg.name,
+                                      std::move(dev->adopted_nbd_fd_));
     if (!nbd) return Error{nbd.error().code, cfg.name + ": NBD frontend: " + nbd.error().message};
     dev->nbd_ = std::move(nbd.value());
   }
   dev->record_processes();
   ULDD_TRY(dev->publish_fds());
-  spdlog::info("{}: up: {} NVMe ({}), driver {} {}, policy '{}', FUSE file {}, NBD socket {}", cfg.name,
-               mib(cfg.size_bytes), cfg.backing_file.string(),
+  spdlog::info("{}: up: {} NVMe ({}), driver {} {}, policy '{}', FUSE file {}, NBD socket {}",
+               cfg.name, mib(cfg.size_bytes), cfg.backing_file.string(),
                cfg.mode == DriverMode::kIsolated ? "process" : "colocated",
-               cfg.mode == DriverMode::kIsolated ? "pid " + std::to_string(dev->driver_pid()) : "in supervisor",
+               cfg.mode == DriverMode::kIsolated ? "pid " + std::to_string(dev->driver_pid())
+                                                 : "in supervisor",
                policy.name, cfg.fuse_path.empty() ? "off" : cfg.fuse_path.string(),
                cfg.nbd_socket.empty() ? "off" : cfg.nbd_socket.string());
   return dev;
@@ -109,8 +118,13 @@ Status DiskDevice::start_model() {
   SpawnSpec spec;
   spec.executable = bin_dir_ / "uldd-hw";
   spec.role = cfg_.name + " device model";
-  spec.args = {"nvme", "--backing", cfg_.backing_file.string(), "--size", std::to_string(cfg_.size_bytes),
-               "--serial", "uldd-" + cfg_.name};
+  spec.args = {"nvme",
+               "--backing",
+               cfg_.backing_file.string(),
+               "--size",
+               std::to_string(cfg_.size_bytes),
+               "--serial",
+               "uldd-" + cfg_.name};
   if (cfg_.model_latency_us > 0) {
     spec.args.push_back("--latency-us");
     spec.args.push_back(std::to_string(cfg_.model_latency_us));
@@ -155,10 +169,14 @@ SpawnSpec DiskDevice::driver_spawn_spec(bool standby, int release_fd) {
   spec.args = {"--uio=emulated", "--device", cfg_.name};
   if (standby) spec.args.push_back("--standby");
   spec.user = driver_user_;
-  spec.fds = {{abi::kFdControlBlock, res_.control.fd()}, {abi::kFdRingRegion, res_.rings.fd()},
-              {abi::kFdCheckpoint, res_.checkpoint.fd()}, {abi::kFdDriverWake, res_.driver_wake.fd()},
-              {abi::kFdShimWake, res_.shim_wake.fd()},   {abi::kFdDma, res_.dma.fd()},
-              {abi::kFdUioBar, res_.bar.fd()},           {abi::kFdUioIrq, res_.irq.fd()},
+  spec.fds = {{abi::kFdControlBlock, res_.control.fd()},
+              {abi::kFdRingRegion, res_.rings.fd()},
+              {abi::kFdCheckpoint, res_.checkpoint.fd()},
+              {abi::kFdDriverWake, res_.driver_wake.fd()},
+              {abi::kFdShimWake, res_.shim_wake.fd()},
+              {abi::kFdDma, res_.dma.fd()},
+              {abi::kFdUioBar, res_.bar.fd()},
+              {abi::kFdUioIrq, res_.irq.fd()},
               {abi::kFdUioAux, res_.doorbell.fd()}};
   if (standby) spec.fds.emplace_back(abi::kFdStandbyRelease, release_fd);
   // The allow-list and the current policy's [limits] (a SIGHUP reload applies
@@ -180,13 +198,15 @@ Result<uint32_t> DiskDevice::prepare_successor(Resend how) {
 }
 
 int64_t DiskDevice::first_completion_ns() const {
-  return shim_ ? shim_->stats().first_completion_after_restart_ns.load(std::memory_order_acquire) : 0;
+  return shim_ ? shim_->stats().first_completion_after_restart_ns.load(std::memory_order_acquire)
+               : 0;
 }
 
 void DiskDevice::fail_device(const std::string& reason) {
   failed_ = true;
   if (shim_ && !shim_stopped_) {
-    spdlog::error("{}: device FAILED ({}): open and new requests complete with EIO", cfg_.name, reason);
+    spdlog::error("{}: device FAILED ({}): open and new requests complete with EIO", cfg_.name,
+                  reason);
     shim_->stop();
     shim_stopped_ = true;
   }
@@ -199,12 +219,13 @@ Status DiskDevice::start_colocated_driver() {
   auto db = dup_fd(res_.doorbell.fd(), "doorbell");
   for (auto* r : {&bar, &dma, &irq, &db})
     if (!*r) return r->error();
-  auto uio = uio::EmulatedUio::attach(std::move(bar.value()), std::move(dma.value()), std::move(irq.value()),
-                                      std::move(db.value()));
+  auto uio = uio::EmulatedUio::attach(std::move(bar.value()), std::move(dma.value()),
+                                      std::move(irq.value()), std::move(db.value()));
   if (!uio) return uio.error();
   colocated_uio_ = std::move(uio.value());
-  auto driver = drivers::NvmeDriver::create(*colocated_uio_, res_.control_block()->config, res_.control_block(),
-                                         res_.checkpoint.as<abi::CheckpointRegion>());
+  auto driver = drivers::NvmeDriver::create(*colocated_uio_, res_.control_block()->config,
+                                            res_.control_block(),
+                                            res_.checkpoint.as<abi::CheckpointRegion>());
   if (!driver) return driver.error();
   colocated_driver_ = std::move(driver.value());
   auto up = colocated_driver_->bring_up();
@@ -226,7 +247,8 @@ void DiskDevice::on_fd_ready(int fd) {
   if (model_.running() && fd == model_.pidfd()) {
     if (auto status = model_.try_reap()) {
       // The hardware is gone: no driver can help.
-      spdlog::error("{}: device model (pid {}) {}", cfg_.name, model_.pid(), ChildProcess::describe_status(*status));
+      spdlog::error("{}: device model (pid {}) {}", cfg_.name, model_.pid(),
+                    ChildProcess::describe_status(*status));
       if (engine_) engine_->stop();
       fail_device("device model " + ChildProcess::describe_status(*status));
     }
@@ -272,16 +294,20 @@ std::string DiskDevice::status_line(std::chrono::steady_clock::duration since_la
   std::string driver = "colocated";
   if (engine_) {
     const RecoveryCounters& rc = engine_->counters();
-    driver = fmt::format("pid {} restarts {} warm / {} cold, start failures {}{}", engine_->driver_pid(),
-                         rc.restarts_warm, rc.restarts_cold, rc.start_failures,
-                         engine_->standby_pid() > 0 ? fmt::format(", standby pid {}", engine_->standby_pid()) : "");
+    driver = fmt::format(
+        "pid {} restarts {} warm / {} cold, start failures {}{}", engine_->driver_pid(),
+        rc.restarts_warm, rc.restarts_cold, rc.start_failures,
+        engine_->standby_pid() > 0 ? fmt::format(", standby pid {}", engine_->standby_pid()) : "");
   }
   return fmt::format(
-      "{}: {} | driver {} | reads {} ({}, {:.1f} MiB/s) writes {} ({}, {:.1f} MiB/s) flushes {} | open {} in flight {} | "
+      "{}: {} | driver {} | reads {} ({}, {:.1f} MiB/s) writes {} ({}, {:.1f} MiB/s) flushes {} | "
+      "open {} in flight {} | "
       "errors {} violations {} | driver heartbeat {} irqs {}",
-      cfg_.name, failed_ ? "FAILED" : (shim_->held() ? "RECOVERING" : "serving"), driver, s.reads.load(), mib(rb), rrate, s.writes.load(), mib(wb), wrate,
-      s.flushes.load(), s.requests_open.load(), s.descriptors_in_flight.load(), s.errors.load(),
-      s.protocol_violations.load(), abi::load_shared(ds.heartbeat), abi::load_shared(ds.interrupts));
+      cfg_.name, failed_ ? "FAILED" : (shim_->held() ? "RECOVERING" : "serving"), driver,
+      s.reads.load(), mib(rb), rrate, s.writes.load(), mib(wb), wrate, s.flushes.load(),
+      s.requests_open.load(), s.descriptors_in_flight.load(), s.errors.load(),
+      s.protocol_violations.load(), abi::load_shared(ds.heartbeat),
+      abi::load_shared(ds.interrupts));
 }
 
 void DiskDevice::stop() {
@@ -305,6 +331,8 @@ void DiskDevice::stop() {
 DiskDevice::DiskDevice(DiskDeviceConfig cfg, std::filesystem::path bin_dir, std::string driver_user)
     : cfg_(std::move(cfg)), bin_dir_(std::move(bin_dir)), driver_user_(std::move(driver_user)) {}
 
-DiskDevice::~DiskDevice() { stop(); }
+DiskDevice::~DiskDevice() {
+  stop();
+}
 
 }  // namespace uldd::supervisor

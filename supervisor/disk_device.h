@@ -44,7 +44,8 @@ class DiskDevice final : public DeviceControl, private DriverHost {
   // `bin_dir` holds uldd-hw and uldd-nvme-driver; `policy` governs restarts.
   // `handover`: the fd store, and the fds a crashed supervisor left there to
   // adopt the device from (supervisor/disk_device_adoption.cc).
-  static Result<std::unique_ptr<DiskDevice>> start(const DiskDeviceConfig& cfg, const SupervisorConfig& sup,
+  static Result<std::unique_ptr<DiskDevice>> start(const DiskDeviceConfig& cfg,
+                                                   const SupervisorConfig& sup,
                                                    const std::filesystem::path& bin_dir,
                                                    const policies::RestartPolicy& policy,
                                                    DeviceHandover handover = {});

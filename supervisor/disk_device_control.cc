@@ -31,6 +31,8 @@ DeviceSnapshot DiskDevice::snapshot() const {
 }
 
 // DriverHost: an idle device's recovery settles when the successor serves.
-bool DiskDevice::work_pending() const { return shim_ && shim_->stats().requests_open.load(std::memory_order_relaxed) > 0; }
+bool DiskDevice::work_pending() const {
+  return shim_ && shim_->stats().requests_open.load(std::memory_order_relaxed) > 0;
+}
 
 }  // namespace uldd::supervisor

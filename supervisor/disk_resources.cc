@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "drivers/nvme/nvme_dma_layout.h"
-#include "supervisor/systemd/fd_checks.h"
+#include "supervisor/device_fd_set.h"
 
 namespace uldd::supervisor {
 namespace {
@@ -54,22 +54,14 @@ void lay_out(DiskResources& r, const DiskPlan& p) {
   cb->config = p.driver;
 }
 
-struct Role {
-  const char* name;
-  SharedMemory DiskResources::*region;
-};
-constexpr Role kRegions[] = {
+constexpr RegionRole<DiskResources> kRegions[] = {
     {"bar", &DiskResources::bar},         {"dma", &DiskResources::dma},
     {"rings", &DiskResources::rings},     {"checkpoint", &DiskResources::checkpoint},
     {"control", &DiskResources::control}, {"record", &DiskResources::record}};
-struct EventRole {
-  const char* name;
-  EventFd DiskResources::*event;
-};
-constexpr EventRole kEvents[] = {{"irq", &DiskResources::irq},
-                                 {"doorbell", &DiskResources::doorbell},
-                                 {"driver_wake", &DiskResources::driver_wake},
-                                 {"shim_wake", &DiskResources::shim_wake}};
+constexpr EventRole<DiskResources> kEvents[] = {{"irq", &DiskResources::irq},
+                                                {"doorbell", &DiskResources::doorbell},
+                                                {"driver_wake", &DiskResources::driver_wake},
+                                                {"shim_wake", &DiskResources::shim_wake}};
 
 uint64_t region_size(const char* role, const DiskPlan& p) {
   const std::string r = role;
@@ -90,22 +82,9 @@ uint64_t nvme_driver_area_size(const abi::DriverConfig& config) {
 Result<DiskResources> DiskResources::create(const DiskDeviceConfig& cfg) {
   DiskResources r;
   const DiskPlan p = plan(cfg);
-  for (const Role& role : kRegions) {
-    auto m = SharedMemory::create("uldd-" + cfg.name + "-" + role.name, region_size(role.name, p));
-    if (!m) return m.error();
-    r.*role.region = std::move(m.value());
-  }
+  ULDD_TRY(create_device_fds(r, cfg.name, kRegions, kEvents,
+                             [&](const char* role) { return region_size(role, p); }));
   lay_out(r, p);
-  auto* rec = r.adoption_record();
-  rec->magic = systemd::kAdoptionRecordMagic;
-  rec->version = systemd::kAdoptionRecordVersion;
-  rec->model_pid = rec->driver_pid = -1;
-  for (const EventRole& role : kEvents) {
-    auto fd = EventFd::create();
-    if (!fd) return fd.error();
-    r.*role.event = std::move(fd.value());
-  }
-  ULDD_TRY(r.new_lifeline());
   return r;
 }
 
@@ -113,55 +92,19 @@ Result<DiskResources> DiskResources::adopt(const DiskDeviceConfig& cfg,
                                            systemd::FdInventory& inventory) {
   DiskResources r;
   const DiskPlan p = plan(cfg);
-  auto take = [&](const char* role) -> Result<UniqueFd> {
-    const std::string name = cfg.name + "." + role;
-    auto fd = inventory.take(name);
-    if (!fd) return plain_error(name + ": not in the fd store");
-    return std::move(*fd);
-  };
-  for (const Role& role : kRegions) {
-    auto fd = take(role.name);
-    if (!fd) return fd.error();
-    const std::string name = cfg.name + "." + role.name;
-    ULDD_TRY(systemd::check_memfd(fd->get(), region_size(role.name, p), name));
-    auto m = SharedMemory::attach(std::move(fd.value()), region_size(role.name, p), name);
-    if (!m) return m.error();
-    r.*role.region = std::move(m.value());
-  }
-  for (const EventRole& role : kEvents) {
-    auto fd = take(role.name);
-    if (!fd) return fd.error();
-    ULDD_TRY(systemd::check_eventfd(fd->get(), cfg.name + "." + role.name));
-    r.*role.event = EventFd::adopt(std::move(fd.value()));
-  }
-  auto lifeline = take("lifeline");
-  if (!lifeline) return lifeline.error();
-  ULDD_TRY(systemd::check_pipe(lifeline->get(), cfg.name + ".lifeline"));
-  r.lifeline = std::move(lifeline.value());
-  const auto* rec = r.adoption_record();
-  if (rec->magic != systemd::kAdoptionRecordMagic ||
-      rec->version != systemd::kAdoptionRecordVersion)
-    return plain_error(cfg.name + ".record: not an adoption record of this version");
-  // What the dead driver left: the successor starts cold from empty rings.
-  for (SharedMemory* m : {&r.rings, &r.checkpoint, &r.control})
-    std::memset(m->data(), 0, m->size());
+  ULDD_TRY(adopt_device_fds(r, cfg.name, inventory, kRegions, kEvents,
+                            [&](const char* role) { return region_size(role, p); }));
   lay_out(r, p);
   return r;
 }
 
 Status DiskResources::new_lifeline() {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) return errno_error("pipe2(lifeline)");
-  lifeline_model_end.reset(ends[0]);
-  lifeline.reset(ends[1]);
-  return {};
+  return new_lifeline_pipe(lifeline, lifeline_model_end);
 }
 
 void DiskResources::add_store_entries(const std::string& device,
                                       systemd::FdStoreEntries& out) const {
-  for (const Role& role : kRegions) out.add(device + "." + role.name, (this->*role.region).fd());
-  for (const EventRole& role : kEvents) out.add(device + "." + role.name, (this->*role.event).fd());
-  out.add(device + ".lifeline", lifeline.get());
+  add_device_store_entries(*this, device, kRegions, kEvents, out);
 }
 
 }  // namespace uldd::supervisor

@@ -5,13 +5,12 @@
 //
 // Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 on a start-up failure,
 // 2 on a bad command line or configuration.
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
-
-#include <spdlog/spdlog.h>
 
 #include "supervisor/config.h"
 #include "supervisor/logging/configure_logging.h"
@@ -36,10 +35,13 @@ int main(int argc, char** argv) {
   bool check_only = false;
   bool print_default = false;
   app.add_option("-c,--config", config_path, "TOML configuration file (default: the embedded one)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error (overrides the config)");
-  app.add_option("--bin-dir", bin_dir, "directory holding uldd-hw and the driver programs")->capture_default_str();
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn or error (overrides the config)");
+  app.add_option("--bin-dir", bin_dir, "directory holding uldd-hw and the driver programs")
+      ->capture_default_str();
   app.add_flag("--check-config", check_only, "parse and validate the configuration, then exit");
-  app.add_flag("--print-default-config", print_default, "print the embedded default configuration and exit");
+  app.add_flag("--print-default-config", print_default,
+               "print the embedded default configuration and exit");
   CLI11_PARSE(app, argc, argv);
 
   if (print_default) {
@@ -47,7 +49,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   auto config = config_path.empty()
-                    ? uldd::supervisor::parse_config(uldd::supervisor::kDefaultConfigToml, "<embedded default>")
+                    ? uldd::supervisor::parse_config(uldd::supervisor::kDefaultConfigToml,
+                                                     "<embedded default>")
                     : uldd::supervisor::load_config_file(config_path);
   if (!config) {
     std::cerr << "uldd-supervisor: " << config.error().describe() << "\n";
@@ -60,7 +63,8 @@ int main(int argc, char** argv) {
   }
   // The journal with structured fields under systemd, readable text on
   // stderr otherwise (supervisor/logging/configure_logging.h).
-  if (auto logging = uldd::supervisor::logging::configure_logging(log_level.empty() ? config->log_level : log_level);
+  if (auto logging = uldd::supervisor::logging::configure_logging(
+          log_level.empty() ? config->log_level : log_level);
       !logging) {
     std::cerr << "uldd-supervisor: " << logging.error().message << "\n";
     return 2;
@@ -74,7 +78,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!inherited->empty())
-    spdlog::info("fd store: {} fds inherited (LISTEN_FDS): adopting devices from them", inherited->size());
+    spdlog::info("fd store: {} fds inherited (LISTEN_FDS): adopting devices from them",
+                 inherited->size());
   supervisor.adopt_from(std::move(inherited.value()));
   if (auto s = supervisor.start(); !s) {
     spdlog::error("start-up failed: {}", s.error().describe());

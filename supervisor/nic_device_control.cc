@@ -16,22 +16,19 @@ DeviceSnapshot NicDevice::snapshot() const {
   s.model_pid = std::max<pid_t>(model_pid(), 0);
   if (shim_) {
     const shim::NetShimStats& st = shim_->stats();
-    s.io = {{"tx_frames", st.tx_frames.load()},
-            {"tx_bytes", st.tx_bytes.load()},
-            {"rx_frames", st.rx_frames.load()},
-            {"rx_bytes", st.rx_bytes.load()},
-            {"tx_errors", st.tx_errors.load()},
-            {"rx_errors", st.rx_errors.load()},
-            {"rx_dropped", st.rx_dropped.load()},
-            {"violations", st.violations.load()},
-            {"tx_posted", st.tx_posted.load()},
-            {"rx_posted", st.rx_posted.load()},
+    s.io = {{"tx_frames", st.tx_frames.load()},    {"tx_bytes", st.tx_bytes.load()},
+            {"rx_frames", st.rx_frames.load()},    {"rx_bytes", st.rx_bytes.load()},
+            {"tx_errors", st.tx_errors.load()},    {"rx_errors", st.rx_errors.load()},
+            {"rx_dropped", st.rx_dropped.load()},  {"violations", st.violations.load()},
+            {"tx_posted", st.tx_posted.load()},    {"rx_posted", st.rx_posted.load()},
             {"tx_reissued", st.tx_reissued.load()}};
   }
   return s;
 }
 
 // DriverHost: an idle device's recovery settles when the successor serves.
-bool NicDevice::work_pending() const { return shim_ && shim_->stats().tx_posted.load(std::memory_order_relaxed) > 0; }
+bool NicDevice::work_pending() const {
+  return shim_ && shim_->stats().tx_posted.load(std::memory_order_relaxed) > 0;
+}
 
 }  // namespace uldd::supervisor

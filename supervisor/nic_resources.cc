@@ -8,7 +8,7 @@
 #include "devices/e1000/e1000_spec.h"
 #include "drivers/e1000/e1000_dma_layout.h"
 #include "shim/net_shim.h"
-#include "supervisor/systemd/fd_checks.h"
+#include "supervisor/device_fd_set.h"
 
 namespace uldd::supervisor {
 namespace {
@@ -40,22 +40,14 @@ void lay_out(NicResources& r, const NicPlan& p) {
   cb->config = p.driver;
 }
 
-struct Role {
-  const char* name;
-  SharedMemory NicResources::*region;
-};
-constexpr Role kRegions[] = {
+constexpr RegionRole<NicResources> kRegions[] = {
     {"bar", &NicResources::bar},         {"dma", &NicResources::dma},
     {"rings", &NicResources::rings},     {"checkpoint", &NicResources::checkpoint},
     {"control", &NicResources::control}, {"record", &NicResources::record}};
-struct EventRole {
-  const char* name;
-  EventFd NicResources::*event;
-};
-constexpr EventRole kEvents[] = {{"irq", &NicResources::irq},
-                                 {"doorbell", &NicResources::doorbell},
-                                 {"driver_wake", &NicResources::driver_wake},
-                                 {"shim_wake", &NicResources::shim_wake}};
+constexpr EventRole<NicResources> kEvents[] = {{"irq", &NicResources::irq},
+                                               {"doorbell", &NicResources::doorbell},
+                                               {"driver_wake", &NicResources::driver_wake},
+                                               {"shim_wake", &NicResources::shim_wake}};
 
 uint64_t region_size(const char* role, const NicPlan& p) {
   const std::string r = role;
@@ -89,22 +81,9 @@ abi::DriverConfig nic_driver_config(const NicDeviceConfig& cfg) {
 Result<NicResources> NicResources::create(const NicDeviceConfig& cfg) {
   NicResources r;
   const NicPlan p = plan(cfg);
-  for (const Role& role : kRegions) {
-    auto m = SharedMemory::create("uldd-" + cfg.name + "-" + role.name, region_size(role.name, p));
-    if (!m) return m.error();
-    r.*role.region = std::move(m.value());
-  }
+  ULDD_TRY(create_device_fds(r, cfg.name, kRegions, kEvents,
+                             [&](const char* role) { return region_size(role, p); }));
   lay_out(r, p);
-  auto* rec = r.adoption_record();
-  rec->magic = systemd::kAdoptionRecordMagic;
-  rec->version = systemd::kAdoptionRecordVersion;
-  rec->model_pid = rec->driver_pid = -1;
-  for (const EventRole& role : kEvents) {
-    auto fd = EventFd::create();
-    if (!fd) return fd.error();
-    r.*role.event = std::move(fd.value());
-  }
-  ULDD_TRY(r.new_lifeline());
   return r;
 }
 
@@ -112,55 +91,19 @@ Result<NicResources> NicResources::adopt(const NicDeviceConfig& cfg,
                                          systemd::FdInventory& inventory) {
   NicResources r;
   const NicPlan p = plan(cfg);
-  auto take = [&](const char* role) -> Result<UniqueFd> {
-    const std::string name = cfg.name + "." + role;
-    auto fd = inventory.take(name);
-    if (!fd) return plain_error(name + ": not in the fd store");
-    return std::move(*fd);
-  };
-  for (const Role& role : kRegions) {
-    auto fd = take(role.name);
-    if (!fd) return fd.error();
-    const std::string name = cfg.name + "." + role.name;
-    ULDD_TRY(systemd::check_memfd(fd->get(), region_size(role.name, p), name));
-    auto m = SharedMemory::attach(std::move(fd.value()), region_size(role.name, p), name);
-    if (!m) return m.error();
-    r.*role.region = std::move(m.value());
-  }
-  for (const EventRole& role : kEvents) {
-    auto fd = take(role.name);
-    if (!fd) return fd.error();
-    ULDD_TRY(systemd::check_eventfd(fd->get(), cfg.name + "." + role.name));
-    r.*role.event = EventFd::adopt(std::move(fd.value()));
-  }
-  auto lifeline = take("lifeline");
-  if (!lifeline) return lifeline.error();
-  ULDD_TRY(systemd::check_pipe(lifeline->get(), cfg.name + ".lifeline"));
-  r.lifeline = std::move(lifeline.value());
-  const auto* rec = r.adoption_record();
-  if (rec->magic != systemd::kAdoptionRecordMagic ||
-      rec->version != systemd::kAdoptionRecordVersion)
-    return plain_error(cfg.name + ".record: not an adoption record of this version");
-  // What the dead driver left: the successor starts cold from empty rings.
-  for (SharedMemory* m : {&r.rings, &r.checkpoint, &r.control})
-    std::memset(m->data(), 0, m->size());
+  ULDD_TRY(adopt_device_fds(r, cfg.name, inventory, kRegions, kEvents,
+                            [&](const char* role) { return region_size(role, p); }));
   lay_out(r, p);
   return r;
 }
 
 Status NicResources::new_lifeline() {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) return errno_error("pipe2(lifeline)");
-  lifeline_model_end.reset(ends[0]);
-  lifeline.reset(ends[1]);
-  return {};
+  return new_lifeline_pipe(lifeline, lifeline_model_end);
 }
 
 void NicResources::add_store_entries(const std::string& device,
                                      systemd::FdStoreEntries& out) const {
-  for (const Role& role : kRegions) out.add(device + "." + role.name, (this->*role.region).fd());
-  for (const EventRole& role : kEvents) out.add(device + "." + role.name, (this->*role.event).fd());
-  out.add(device + ".lifeline", lifeline.get());
+  add_device_store_entries(*this, device, kRegions, kEvents, out);
 }
 
 }  // namespace uldd::supervisor

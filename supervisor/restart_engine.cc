@@ -1,11 +1,10 @@
 #include "supervisor/restart_engine.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
 #include <cstring>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "supervisor/logging/log_fields.h"
 #include "supervisor/restart_engine_detail.h"
@@ -36,7 +35,9 @@ const char* action_name(policies::ExhaustedAction a) {
 RestartEngine::RestartEngine(DriverHost& host, policies::RestartPolicy policy, uint64_t seed)
     : host_(host), tracker_(std::move(policy), seed) {}
 
-RestartEngine::~RestartEngine() { stop(); }
+RestartEngine::~RestartEngine() {
+  stop();
+}
 
 void RestartEngine::reset_status_line() {
   // The dead driver's line; the supervisor owns the memfd and nobody writes
@@ -57,8 +58,9 @@ Status RestartEngine::wait_running(std::chrono::milliseconds timeout) {
     if (state == abi::DriverState::kRunning) return {};
     if (auto status = driver_.try_reap()) {
       std::string why = bounded_string(st.last_error, sizeof st.last_error);  // untrusted: bounded
-      return plain_error(host_.device_name() + ": driver " + ChildProcess::describe_status(*status) +
-                         " during start-up" + (why.empty() ? "" : ": " + why));
+      return plain_error(host_.device_name() + ": driver " +
+                         ChildProcess::describe_status(*status) + " during start-up" +
+                         (why.empty() ? "" : ": " + why));
     }
     std::this_thread::sleep_for(pause);
     if (pause < kMaxPollPause) pause *= 2;
@@ -110,8 +112,9 @@ void RestartEngine::report_fault(const std::string& reason) {
 }
 
 void RestartEngine::on_fd_ready(int fd) {
-  logging::ScopedLogFields log_fields{{"DEVICE", host_.device_name()},
-                                      {"DRIVER_PID", std::to_string(std::max(driver_.pid(), pid_t{0}))}};
+  logging::ScopedLogFields log_fields{
+      {"DEVICE", host_.device_name()},
+      {"DRIVER_PID", std::to_string(std::max(driver_.pid(), pid_t{0}))}};
   if (fault_wake_.valid() && fd == fault_wake_.fd()) {
     fault_wake_.drain();
     std::string reason;
@@ -141,14 +144,16 @@ void RestartEngine::on_fd_ready(int fd) {
   }
   if (standby_.running() && fd == standby_.pidfd()) {
     if (auto status = standby_.try_reap())
-      spdlog::warn("{}: hot standby (pid {}) {}; a new one is started within {} s", host_.device_name(),
-                   standby_.pid(), ChildProcess::describe_status(*status), kStandbyRetry.count());
+      spdlog::warn("{}: hot standby (pid {}) {}; a new one is started within {} s",
+                   host_.device_name(), standby_.pid(), ChildProcess::describe_status(*status),
+                   kStandbyRetry.count());
   }
 }
 
 void RestartEngine::on_driver_gone(int status) {
-  logging::ScopedLogFields log_fields{{"DEVICE", host_.device_name()},
-                                      {"DRIVER_PID", std::to_string(std::max(driver_.pid(), pid_t{0}))}};
+  logging::ScopedLogFields log_fields{
+      {"DEVICE", host_.device_name()},
+      {"DRIVER_PID", std::to_string(std::max(driver_.pid(), pid_t{0}))}};
   auto now = Clock::now();
   if (state_ == EngineState::kStopped || state_ == EngineState::kHeld) return;
   host_.hold_requests();
@@ -163,8 +168,8 @@ void RestartEngine::on_driver_gone(int status) {
     outage_ = Outage{};
     outage_.old_pid = driver_.pid();
     outage_.cause = "operator";
-    spdlog::info("{}: driver (pid {}) stopped for the operator's restart; holding requests", host_.device_name(),
-                 driver_.pid());
+    spdlog::info("{}: driver (pid {}) stopped for the operator's restart; holding requests",
+                 host_.device_name(), driver_.pid());
     state_ = EngineState::kWaiting;
     restart_at_ = now;
     restart_now();
@@ -172,27 +177,37 @@ void RestartEngine::on_driver_gone(int status) {
   }
   FailureCause cause = WIFSIGNALED(status) ? FailureCause::kCrashed : FailureCause::kExited;
   std::string what = ChildProcess::describe_status(status);
-  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) what += " (seccomp: forbidden system call)";
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+    what += " (seccomp: forbidden system call)";
   if (kill_cause_) {
     cause = *kill_cause_;
     what = kill_reason_ + "; killed";
   }
   switch (cause) {
-    case FailureCause::kHung: ++counters_.hangs; break;
-    case FailureCause::kProtocolViolation: ++counters_.violations; break;
-    case FailureCause::kCrashed: ++counters_.crashes; break;
-    default: ++counters_.exits; break;
+    case FailureCause::kHung:
+      ++counters_.hangs;
+      break;
+    case FailureCause::kProtocolViolation:
+      ++counters_.violations;
+      break;
+    case FailureCause::kCrashed:
+      ++counters_.crashes;
+      break;
+    default:
+      ++counters_.exits;
+      break;
   }
   counters_.last_fault = what;
   outage_ = Outage{};
   outage_.old_pid = driver_.pid();
   outage_.cause = std::string(policies::to_string(cause));
-  spdlog::error("{}: driver (pid {}) {} [{}]; holding requests", host_.device_name(), driver_.pid(), what,
-                policies::to_string(cause));
+  spdlog::error("{}: driver (pid {}) {} [{}]; holding requests", host_.device_name(), driver_.pid(),
+                what, policies::to_string(cause));
   schedule_or_give_up(cause, WIFEXITED(status) && WEXITSTATUS(status) == 0, what);
 }
 
-void RestartEngine::schedule_or_give_up(FailureCause cause, bool clean_exit, const std::string& what) {
+void RestartEngine::schedule_or_give_up(FailureCause cause, bool clean_exit,
+                                        const std::string& what) {
   auto now = Clock::now();
   policies::Decision d = tracker_.on_failure(now, cause, clean_exit);
   if (!d.restart()) {
@@ -202,16 +217,17 @@ void RestartEngine::schedule_or_give_up(FailureCause cause, bool clean_exit, con
   state_ = EngineState::kWaiting;
   restart_at_ = now + d.delay;
   const auto& c = tracker_.counters();
-  spdlog::info("{}: restart #{} in {:.3f} ms ({} in a row, {} within {} ms)", host_.device_name(), c.restarts,
-               d.delay.count() / 1000.0, c.consecutive, c.restarts_in_window, policy().period.count());
+  spdlog::info("{}: restart #{} in {:.3f} ms ({} in a row, {} within {} ms)", host_.device_name(),
+               c.restarts, d.delay.count() / 1000.0, c.consecutive, c.restarts_in_window,
+               policy().period.count());
   if (d.delay.count() == 0) restart_now();
 }
 
 void RestartEngine::exhausted(const std::string& reason, FailureCause cause) {
   const policies::RestartPolicy& p = policy();
   state_ = EngineState::kFailed;
-  spdlog::critical("{}: giving up on the driver: {}; policy '{}' says {}", host_.device_name(), reason, p.name,
-                   action_name(p.on_exhausted));
+  spdlog::critical("{}: giving up on the driver: {}; policy '{}' says {}", host_.device_name(),
+                   reason, p.name, action_name(p.on_exhausted));
   if (standby_.running()) standby_.terminate(std::chrono::milliseconds(500));
   host_.fail_device(reason);
   if (p.on_exhausted == policies::ExhaustedAction::kStopSupervisor) {
@@ -234,8 +250,9 @@ void RestartEngine::exhausted(const std::string& reason, FailureCause cause) {
 }
 
 void RestartEngine::tick() {
-  logging::ScopedLogFields log_fields{{"DEVICE", host_.device_name()},
-                                      {"DRIVER_PID", std::to_string(std::max(driver_.pid(), pid_t{0}))}};
+  logging::ScopedLogFields log_fields{
+      {"DEVICE", host_.device_name()},
+      {"DRIVER_PID", std::to_string(std::max(driver_.pid(), pid_t{0}))}};
   auto now = Clock::now();
   if (state_ == EngineState::kStarting && now >= starting_.next_poll) poll_start(now);
   if (state_ == EngineState::kWaiting && now >= restart_at_) restart_now();
@@ -246,20 +263,23 @@ void RestartEngine::tick() {
       last_beat_change_ = now;
     } else if (now - last_beat_change_ > policy().heartbeat_timeout) {
       kill_cause_ = FailureCause::kHung;
-      kill_reason_ = fmt::format("hung: no heartbeat for {:.0f} ms (timeout {} ms)", ms(now - last_beat_change_),
-                                 policy().heartbeat_timeout.count());
+      kill_reason_ = fmt::format("hung: no heartbeat for {:.0f} ms (timeout {} ms)",
+                                 ms(now - last_beat_change_), policy().heartbeat_timeout.count());
       spdlog::warn("{}: driver (pid {}) {}", host_.device_name(), driver_.pid(), kill_reason_);
       driver_.kill_now(SIGKILL);
     }
   }
-  if (awaiting_first_completion_ && state_ == EngineState::kServing && host_.first_completion_ns() == 0 &&
-      !host_.work_pending()) {
+  if (awaiting_first_completion_ && state_ == EngineState::kServing &&
+      host_.first_completion_ns() == 0 && !host_.work_pending()) {
     // Nothing was waiting and nothing came since: the outage ended when the
     // successor began serving.
     awaiting_first_completion_ = false;
-    counters_.last_downtime = std::chrono::duration_cast<std::chrono::microseconds>(outage_.serving_at - died_at_);
-    spdlog::info("{}: recovered (idle: no request was waiting): serving {:.2f} ms after the failure was detected",
-                 host_.device_name(), ms(outage_.serving_at - died_at_));
+    counters_.last_downtime =
+        std::chrono::duration_cast<std::chrono::microseconds>(outage_.serving_at - died_at_);
+    spdlog::info(
+        "{}: recovered (idle: no request was waiting): serving {:.2f} ms after the failure was "
+        "detected",
+        host_.device_name(), ms(outage_.serving_at - died_at_));
     emit_event(0);
   }
   if (awaiting_first_completion_) {
@@ -267,7 +287,8 @@ void RestartEngine::tick() {
     if (first != 0) {
       awaiting_first_completion_ = false;
       auto at = Clock::time_point(Clock::duration(first));
-      counters_.last_downtime = std::chrono::duration_cast<std::chrono::microseconds>(at - died_at_);
+      counters_.last_downtime =
+          std::chrono::duration_cast<std::chrono::microseconds>(at - died_at_);
       spdlog::info("{}: recovered: first completion {:.2f} ms after the failure was detected",
                    host_.device_name(), ms(at - died_at_));
       emit_event(first);
@@ -293,12 +314,13 @@ void RestartEngine::emit_event(int64_t first_completion_ns) {
   // processes' clock_gettime(CLOCK_MONOTONIC).
   auto ns = [](Clock::time_point t) { return static_cast<int64_t>(t.time_since_epoch().count()); };
   spdlog::info(
-      "event {{\"event\":\"recovered\",\"device\":\"{}\",\"cause\":\"{}\",\"old_pid\":{},\"new_pid\":{},"
+      "event "
+      "{{\"event\":\"recovered\",\"device\":\"{}\",\"cause\":\"{}\",\"old_pid\":{},\"new_pid\":{},"
       "\"mode\":\"{}\",\"standby\":{},\"warm_refused\":{},\"resent\":{},\"detected_ns\":{},"
       "\"serving_ns\":{},\"first_completion_ns\":{}}}",
-      host_.device_name(), outage_.cause, outage_.old_pid, outage_.new_pid, outage_.warm ? "warm" : "cold",
-      outage_.standby, outage_.warm_refused, outage_.resent, ns(died_at_), ns(outage_.serving_at),
-      first_completion_ns);
+      host_.device_name(), outage_.cause, outage_.old_pid, outage_.new_pid,
+      outage_.warm ? "warm" : "cold", outage_.standby, outage_.warm_refused, outage_.resent,
+      ns(died_at_), ns(outage_.serving_at), first_completion_ns);
   if (recovery_listener_) {
     RecoveryRecord r;
     r.cause = outage_.cause;
@@ -308,7 +330,8 @@ void RestartEngine::emit_event(int64_t first_completion_ns) {
     r.old_pid = outage_.old_pid;
     r.new_pid = outage_.new_pid;
     r.resent = outage_.resent;
-    r.detect_to_serving = std::chrono::duration_cast<std::chrono::microseconds>(outage_.serving_at - died_at_);
+    r.detect_to_serving =
+        std::chrono::duration_cast<std::chrono::microseconds>(outage_.serving_at - died_at_);
     r.downtime = counters_.last_downtime;
     recovery_listener_(r);
   }

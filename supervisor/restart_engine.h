@@ -75,9 +75,9 @@ class DriverHost {
 
 // Counters for the status line and the later D-Bus API.
 struct RecoveryCounters {
-  uint64_t restarts_warm = 0;     // successful warm resumes
-  uint64_t restarts_cold = 0;     // successful cold resumes (including fallbacks)
-  uint64_t warm_refused = 0;      // warm attempts the driver refused (fell back to cold)
+  uint64_t restarts_warm = 0;  // successful warm resumes
+  uint64_t restarts_cold = 0;  // successful cold resumes (including fallbacks)
+  uint64_t warm_refused = 0;   // warm attempts the driver refused (fell back to cold)
   uint64_t standby_promotions = 0;
   uint64_t requests_resent = 0;
   uint64_t hangs = 0, crashes = 0, exits = 0, violations = 0, start_failures = 0;
@@ -87,11 +87,11 @@ struct RecoveryCounters {
 };
 
 enum class EngineState {
-  kServing,    // a driver runs
-  kWaiting,    // the driver died; a restart is scheduled
-  kStarting,   // a successor was spawned (or a standby released); not yet kRunning
-  kFailed,     // policy exhausted (fail-device / run-hook): the device is failed
-  kHeld,       // an operator stopped the driver: requests are held until operator_start()
+  kServing,   // a driver runs
+  kWaiting,   // the driver died; a restart is scheduled
+  kStarting,  // a successor was spawned (or a standby released); not yet kRunning
+  kFailed,    // policy exhausted (fail-device / run-hook): the device is failed
+  kHeld,      // an operator stopped the driver: requests are held until operator_start()
   kStopped,
 };
 
@@ -223,7 +223,7 @@ class RestartEngine {
   Clock::time_point standby_retry_at_{};
   // The launch in progress (kStarting).
   struct Starting {
-    bool warm = false;       // a warm launch: an exit 6 means "refused", fall back to cold
+    bool warm = false;  // a warm launch: an exit 6 means "refused", fall back to cold
     bool fail_inflight = false;
     uint32_t resent = 0;     // requests the shim queued for the successor
     Clock::time_point t0{};  // restart_now() began

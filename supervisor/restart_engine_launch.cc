@@ -3,15 +3,13 @@
 // following its start-up from tick() without blocking the supervisor's loop
 // (kStarting) until it serves, dies or stays silent too long. Detection,
 // policy decisions and settling are in restart_engine.cc.
-#include "supervisor/restart_engine.h"
-
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
 #include <cstring>
 
-#include <spdlog/spdlog.h>
-
 #include "faultinject/fault_point_request.h"
+#include "supervisor/restart_engine.h"
 #include "supervisor/restart_engine_detail.h"
 
 namespace uldd::supervisor {
@@ -81,8 +79,8 @@ void RestartEngine::restart_now() {
   // still DMA into their buffers after the shim reused them.
   bool warm = p.recovery == policies::RecoveryMode::kWarm && !starting_.fail_inflight;
   using Resend = DriverHost::Resend;
-  auto resent = host_.prepare_successor(warm ? Resend::kAdopt
-                                             : (starting_.fail_inflight ? Resend::kFail : Resend::kReissue));
+  auto resent = host_.prepare_successor(
+      warm ? Resend::kAdopt : (starting_.fail_inflight ? Resend::kFail : Resend::kReissue));
   if (!resent) {
     exhausted("cannot prepare the shim: " + resent.error().describe(), FailureCause::kStartFailed);
     return;
@@ -121,24 +119,28 @@ void RestartEngine::poll_start(Clock::time_point now) {
   }
   if (auto status = driver_.try_reap()) {
     std::string why = bounded_string(st.last_error, sizeof st.last_error);  // untrusted: bounded
-    if (starting_.warm && !kill_cause_ && WIFEXITED(*status) && WEXITSTATUS(*status) == kExitWarmRefused) {
+    if (starting_.warm && !kill_cause_ && WIFEXITED(*status) &&
+        WEXITSTATUS(*status) == kExitWarmRefused) {
       // Same outage, not a new failure: the checkpoint or the registers did
       // not pass the successor's checks.
       ++counters_.warm_refused;
       outage_.warm_refused = true;
       auto resent = host_.prepare_successor(starting_.fail_inflight ? DriverHost::Resend::kFail
                                                                     : DriverHost::Resend::kReissue);
-      spdlog::warn("{}: warm resume refused ({}); falling back to cold: device reset, {} request(s) reissued",
-                   host_.device_name(), why.empty() ? "no reason given" : why, resent ? *resent : 0);
+      spdlog::warn(
+          "{}: warm resume refused ({}); falling back to cold: device reset, {} request(s) "
+          "reissued",
+          host_.device_name(), why.empty() ? "no reason given" : why, resent ? *resent : 0);
       if (!resent) {
-        exhausted("cannot prepare the shim: " + resent.error().describe(), FailureCause::kStartFailed);
+        exhausted("cannot prepare the shim: " + resent.error().describe(),
+                  FailureCause::kStartFailed);
         return;
       }
       begin_launch(false, *resent);
       return;
     }
-    std::string what = host_.device_name() + ": driver (pid " + std::to_string(driver_.pid()) + ") " +
-                       ChildProcess::describe_status(*status) + " during start-up" +
+    std::string what = host_.device_name() + ": driver (pid " + std::to_string(driver_.pid()) +
+                       ") " + ChildProcess::describe_status(*status) + " during start-up" +
                        (why.empty() ? "" : ": " + why);
     if (kill_cause_) what = host_.device_name() + ": starting driver: " + kill_reason_ + "; killed";
     start_failed(what);
@@ -147,8 +149,8 @@ void RestartEngine::poll_start(Clock::time_point now) {
   if (now >= starting_.deadline) {
     driver_.kill_now(SIGKILL);
     driver_.terminate(std::chrono::milliseconds(100));  // reaps what SIGKILL already ended
-    start_failed(fmt::format("{}: driver (pid {}) did not report running within {} ms", host_.device_name(),
-                             driver_.pid(), start_timeout_.count()));
+    start_failed(fmt::format("{}: driver (pid {}) did not report running within {} ms",
+                             host_.device_name(), driver_.pid(), start_timeout_.count()));
     return;
   }
   starting_.pause = std::min(starting_.pause * 2, std::chrono::microseconds(kMaxPollPause));
@@ -178,22 +180,24 @@ void RestartEngine::on_started(Clock::time_point now) {
   uint32_t resent = starting_.resent;
   (warm ? counters_.restarts_warm : counters_.restarts_cold) += 1;
   counters_.requests_resent += resent;
-  counters_.last_detect_to_running = std::chrono::duration_cast<std::chrono::microseconds>(now - died_at_);
+  counters_.last_detect_to_running =
+      std::chrono::duration_cast<std::chrono::microseconds>(now - died_at_);
   note_running(now);
   awaiting_first_completion_ = true;
   outage_.warm = warm;
   outage_.new_pid = driver_.pid();
   outage_.resent = resent;
   outage_.serving_at = now;
-  spdlog::info("{}: driver restarted {} (pid {}, start #{}): {} request(s) {}, detection to serving {:.2f} ms "
-               "(restart itself {:.2f} ms)",
-               host_.device_name(), warm ? "warm" : "cold", driver_.pid(), incarnation_, resent,
-               starting_.fail_inflight ? "failed" : (warm ? "handed over for adoption" : "reissued"),
-               ms(now - died_at_), ms(now - starting_.t0));
+  spdlog::info(
+      "{}: driver restarted {} (pid {}, start #{}): {} request(s) {}, detection to serving {:.2f} "
+      "ms "
+      "(restart itself {:.2f} ms)",
+      host_.device_name(), warm ? "warm" : "cold", driver_.pid(), incarnation_, resent,
+      starting_.fail_inflight ? "failed" : (warm ? "handed over for adoption" : "reissued"),
+      ms(now - died_at_), ms(now - starting_.t0));
   // The next standby is started from tick() a little later: forking the
   // supervisor now would compete for the CPU with the recovery it just did.
   standby_retry_at_ = now + kStandbyRespawnDelay;
 }
-
 
 }  // namespace uldd::supervisor

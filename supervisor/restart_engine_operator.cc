@@ -3,9 +3,8 @@
 // reads (state names, faults by cause). Failure-driven recovery is in
 // restart_engine.cc; starting a successor in restart_engine_launch.cc.
 #include <signal.h>
-#include <time.h>
-
 #include <spdlog/spdlog.h>
+#include <time.h>
 
 #include "supervisor/restart_engine.h"
 
@@ -13,12 +12,16 @@ namespace uldd::supervisor {
 
 std::string_view to_string(EngineState state) {
   switch (state) {
-    case EngineState::kServing: return "serving";
+    case EngineState::kServing:
+      return "serving";
     case EngineState::kWaiting:
-    case EngineState::kStarting: return "recovering";
-    case EngineState::kFailed: return "failed";
+    case EngineState::kStarting:
+      return "recovering";
+    case EngineState::kFailed:
+      return "failed";
     case EngineState::kHeld:
-    case EngineState::kStopped: return "stopped";
+    case EngineState::kStopped:
+      return "stopped";
   }
   return "?";
 }
@@ -26,7 +29,8 @@ std::string_view to_string(EngineState state) {
 void RestartEngine::note_fault_time() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
-  last_fault_realtime_us_ = static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+  last_fault_realtime_us_ =
+      static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
 }
 
 std::map<std::string, uint64_t> RestartEngine::faults_by_cause() const {
@@ -47,7 +51,8 @@ Status RestartEngine::operator_restart() {
   if (operator_restart_pending_ || kill_cause_)
     return Error{EBUSY, host_.device_name() + ": a restart is already under way"};
   operator_restart_pending_ = true;
-  spdlog::info("{}: operator restart: stopping driver (pid {})", host_.device_name(), driver_.pid());
+  spdlog::info("{}: operator restart: stopping driver (pid {})", host_.device_name(),
+               driver_.pid());
   // SIGKILL, as a crash: the recovery path is the one every failure takes,
   // so an operator's restart exercises exactly what a crash would.
   driver_.kill_now(SIGKILL);
@@ -55,9 +60,11 @@ Status RestartEngine::operator_restart() {
 }
 
 Status RestartEngine::operator_stop() {
-  if (state_ == EngineState::kHeld) return Error{EBUSY, host_.device_name() + ": the driver is already stopped"};
+  if (state_ == EngineState::kHeld)
+    return Error{EBUSY, host_.device_name() + ": the driver is already stopped"};
   if (state_ == EngineState::kFailed || state_ == EngineState::kStopped)
-    return Error{EBUSY, host_.device_name() + ": cannot stop: the device is " + std::string(to_string(state_))};
+    return Error{EBUSY, host_.device_name() + ": cannot stop: the device is " +
+                            std::string(to_string(state_))};
   // Whatever was under way (a scheduled restart, a starting successor) is
   // abandoned: the operator's stop wins until start.
   host_.hold_requests();
@@ -71,17 +78,21 @@ Status RestartEngine::operator_stop() {
   standby_.kill_now(SIGKILL);
   driver_.kill_now(SIGKILL);
   held_since_ = Clock::now();
-  spdlog::warn("{}: driver stopped by the operator; requests are held until it is started", host_.device_name());
+  spdlog::warn("{}: driver stopped by the operator; requests are held until it is started",
+               host_.device_name());
   return {};
 }
 
 Status RestartEngine::operator_start() {
   if (state_ == EngineState::kFailed)
-    return Error{EBUSY, host_.device_name() +
-                            ": the device has failed (policy exhausted or device model gone) and its shim is "
-                            "stopped; restart the supervisor to bring it back"};
+    return Error{
+        EBUSY,
+        host_.device_name() +
+            ": the device has failed (policy exhausted or device model gone) and its shim is "
+            "stopped; restart the supervisor to bring it back"};
   if (state_ != EngineState::kHeld)
-    return Error{EBUSY, host_.device_name() + ": cannot start: the driver is " + std::string(to_string(state_)) +
+    return Error{EBUSY, host_.device_name() + ": cannot start: the driver is " +
+                            std::string(to_string(state_)) +
                             " (start is for a driver stopped by the operator)"};
   // The outage began when the operator stopped the driver.
   died_at_ = held_since_;

@@ -26,7 +26,9 @@ TEST(RestartEngineOperatorTest, RestartIsNotAFailureEvenUnderRestartNever) {
   pid_t first = engine.driver_pid();
   ASSERT_TRUE(engine.operator_restart().ok());
   EXPECT_FALSE(engine.operator_restart().ok()) << "a second restart while one is under way";
-  bool back = run_loop(engine, [&] { return engine.state() == EngineState::kServing && engine.driver_pid() != first; });
+  bool back = run_loop(engine, [&] {
+    return engine.state() == EngineState::kServing && engine.driver_pid() != first;
+  });
   ASSERT_TRUE(back) << "state " << to_string(engine.state());
   EXPECT_NE(engine.driver_pid(), first);
   EXPECT_EQ(engine.faults_by_cause().at("operator"), 1u);
@@ -71,12 +73,14 @@ TEST(RestartEngineOperatorTest, StopHoldsUntilStartAndRefusesWrongStates) {
   EXPECT_GT(host.holds, holds_before);
   // The stop does not wait in place (the loop must go on): the driver is
   // killed and reaped when its pidfd reports.
-  ASSERT_TRUE(run_loop(engine, [&] { return engine.driver_pid() == -1; })) << "the driver was not reaped";
+  ASSERT_TRUE(run_loop(engine, [&] { return engine.driver_pid() == -1; }))
+      << "the driver was not reaped";
   EXPECT_NE(::kill(first, 0), 0) << "the stopped driver still exists";
   EXPECT_EQ(engine.operator_stop().error().code, EBUSY);
   EXPECT_EQ(engine.operator_restart().error().code, EBUSY);
   // Nothing restarts it by itself.
-  run_loop(engine, [] { return false; }, 300ms);
+  run_loop(
+      engine, [] { return false; }, 300ms);
   EXPECT_EQ(engine.state(), EngineState::kHeld);
   size_t spawns = host.spawns;
   ASSERT_TRUE(engine.operator_start().ok());
@@ -93,10 +97,13 @@ TEST(RestartEngineOperatorTest, SignalDriverInjectsACrashThePolicyRestarts) {
   ASSERT_TRUE(engine.start().ok());
   pid_t first = engine.driver_pid();
   ASSERT_TRUE(engine.signal_driver(SIGSEGV).ok());
-  ASSERT_TRUE(run_loop(engine, [&] { return engine.state() == EngineState::kServing && engine.driver_pid() != first; }));
+  ASSERT_TRUE(run_loop(engine, [&] {
+    return engine.state() == EngineState::kServing && engine.driver_pid() != first;
+  }));
   EXPECT_EQ(engine.restart_counters().failures, 1u);
   EXPECT_EQ(engine.faults_by_cause().at("crashed"), 1u);
-  EXPECT_NE(engine.counters().last_fault.find("SEGV"), std::string::npos) << engine.counters().last_fault;
+  EXPECT_NE(engine.counters().last_fault.find("SEGV"), std::string::npos)
+      << engine.counters().last_fault;
   engine.stop();
   EXPECT_EQ(engine.signal_driver(SIGKILL).error().code, EBUSY);
 }

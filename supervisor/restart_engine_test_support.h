@@ -95,7 +95,7 @@ class FakeHost final : public DriverHost {
 // The supervisor's loop in small: wait for the engine's fds or deadline,
 // dispatch, tick; until `done` or `limit` passes.
 inline bool run_loop(RestartEngine& engine, const std::function<bool()>& done,
-              std::chrono::milliseconds limit = 20s) {
+                     std::chrono::milliseconds limit = 20s) {
   auto give_up = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     if (std::chrono::steady_clock::now() > give_up) return false;

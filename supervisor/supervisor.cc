@@ -2,13 +2,12 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-
-#include <spdlog/spdlog.h>
 
 #include "supervisor/dbus/bus_service.h"
 #include "supervisor/metrics/metrics_file.h"
@@ -47,7 +46,8 @@ Status Supervisor::start() {
 
   std::error_code ec;
   std::filesystem::create_directories(config_.runtime_dir, ec);
-  if (ec) return Error{ec.value(), "cannot create runtime directory " + config_.runtime_dir.string()};
+  if (ec)
+    return Error{ec.value(), "cannot create runtime directory " + config_.runtime_dir.string()};
 
   // Policies: the built-in default plus every *.toml in policy_dir. At
   // start-up a bad file is fatal (nothing would say which policy a device
@@ -57,7 +57,8 @@ Status Supervisor::start() {
     auto loaded = policies_->reload();
     if (!loaded) return Error{loaded.error().code, "policies: " + loaded.error().message};
   } else {
-    spdlog::info("policy_dir {} does not exist: only the built-in 'default' policy", config_.policy_dir.string());
+    spdlog::info("policy_dir {} does not exist: only the built-in 'default' policy",
+                 config_.policy_dir.string());
   }
   for (const auto& disk : config_.disks) {
     notifier_->extend_timeout(kDeviceStartBudget);
@@ -65,10 +66,12 @@ Status Supervisor::start() {
     auto policy = policies_->find(disk.policy);
     if (!policy) {
       stop();
-      return plain_error(disk.name + ": policy '" + disk.policy + "' is neither built in nor a file " +
+      return plain_error(disk.name + ": policy '" + disk.policy +
+                         "' is neither built in nor a file " +
                          (config_.policy_dir / (disk.policy + ".toml")).string());
     }
-    auto dev = DiskDevice::start(disk, config_, bin_dir_, *policy, DeviceHandover{fd_store_.get(), &inventory_});
+    auto dev = DiskDevice::start(disk, config_, bin_dir_, *policy,
+                                 DeviceHandover{fd_store_.get(), &inventory_});
     if (!dev) {
       stop();
       return dev.error();
@@ -81,10 +84,12 @@ Status Supervisor::start() {
     auto policy = policies_->find(nic.policy);
     if (!policy) {
       stop();
-      return plain_error(nic.name + ": policy '" + nic.policy + "' is neither built in nor a file " +
+      return plain_error(nic.name + ": policy '" + nic.policy +
+                         "' is neither built in nor a file " +
                          (config_.policy_dir / (nic.policy + ".toml")).string());
     }
-    auto dev = NicDevice::start(nic, config_, bin_dir_, *policy, DeviceHandover{fd_store_.get(), &inventory_});
+    auto dev = NicDevice::start(nic, config_, bin_dir_, *policy,
+                                DeviceHandover{fd_store_.get(), &inventory_});
     if (!dev) {
       stop();
       return dev.error();
@@ -143,7 +148,8 @@ int Supervisor::run() {
     // kRunning report is polled every 20..500 us (RestartEngine kStarting).
     auto wait = std::chrono::ceil<std::chrono::microseconds>(next - clock::now());
     int64_t wait_us = std::clamp<int64_t>(wait.count(), 0, int64_t{3'600'000'000});
-    timespec timeout{static_cast<time_t>(wait_us / 1'000'000), static_cast<long>(wait_us % 1'000'000 * 1000)};
+    timespec timeout{static_cast<time_t>(wait_us / 1'000'000),
+                     static_cast<long>(wait_us % 1'000'000 * 1000)};
     ::ppoll(fds.data(), fds.size(), &timeout, nullptr);
 
     if (fds[0].revents & POLLIN) {
@@ -167,9 +173,11 @@ int Supervisor::run() {
     for (DeviceControl* d : device_views_) {
       d->tick();
       RestartEngine* engine = d->engine();
-      std::optional<int> status = engine != nullptr ? engine->stop_supervisor_status() : std::nullopt;
+      std::optional<int> status =
+          engine != nullptr ? engine->stop_supervisor_status() : std::nullopt;
       if (status) {
-        spdlog::critical("{}: policy says stop the supervisor: exiting with status {}", d->name(), *status);
+        spdlog::critical("{}: policy says stop the supervisor: exiting with status {}", d->name(),
+                         *status);
         stop();
         return *status;
       }
@@ -179,7 +187,8 @@ int Supervisor::run() {
     if (bus_ && (fds[1].revents != 0 || clock::now() >= bus_->deadline())) bus_->process();
     publish_changes();
     auto now = clock::now();
-    if (config_.status_interval_ms > 0 && now - last_status >= std::chrono::milliseconds(config_.status_interval_ms)) {
+    if (config_.status_interval_ms > 0 &&
+        now - last_status >= std::chrono::milliseconds(config_.status_interval_ms)) {
       for (DeviceControl* d : device_views_) spdlog::info("{}", d->status_line(now - last_status));
       notifier_->status(systemd::status_summary(devices()));
       write_metrics_file();

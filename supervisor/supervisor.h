@@ -3,8 +3,8 @@
 // SIGHUP reloads the restart policies, all or nothing), the fds of every
 // device (child pidfds, fault kicks), and the devices' deadlines (heartbeat
 // checks, scheduled restarts) and the periodic status line. A device whose
-// policy says "stop-supervisor" when exhausted ends run() with its status. Stopping takes devices down in reverse
-// order of starting.
+// policy says "stop-supervisor" when exhausted ends run() with its status. Stopping takes devices
+// down in reverse order of starting.
 #pragma once
 
 #include <filesystem>
@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "common/result.h"
+#include "policies/policy_store.h"
 #include "supervisor/config.h"
 #include "supervisor/control/supervisor_control.h"
-#include "policies/policy_store.h"
 #include "supervisor/disk_device.h"
 #include "supervisor/nic_device.h"
 #include "supervisor/systemd/fd_inventory.h"

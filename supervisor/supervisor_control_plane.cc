@@ -3,18 +3,18 @@
 // injection, the log level and metrics — and the change notifications
 // (ControlEvents) the D-Bus service turns into signals. Everything here runs
 // on the supervisor's loop thread.
-#include <cerrno>
-
 #include <spdlog/spdlog.h>
+
+#include <cerrno>
 
 #include "faultinject/fault_point_request.h"
 #include "faultinject/process_fault.h"
 #include "supervisor/logging/configure_logging.h"
 #include "supervisor/metrics/metrics_file.h"
 #include "supervisor/metrics/openmetrics_text.h"
+#include "supervisor/supervisor.h"
 #include "supervisor/systemd/service_notifier.h"
 #include "supervisor/systemd/status_summary.h"
-#include "supervisor/supervisor.h"
 
 namespace uldd::supervisor {
 
@@ -31,7 +31,8 @@ std::vector<DeviceSnapshot> Supervisor::devices() const {
   out.reserve(device_views_.size());
   for (DeviceControl* d : device_views_) {
     out.push_back(d->snapshot());
-    if (auto it = downtime_.find(d->name()); it != downtime_.end()) out.back().downtime = it->second;
+    if (auto it = downtime_.find(d->name()); it != downtime_.end())
+      out.back().downtime = it->second;
   }
   return out;
 }
@@ -62,11 +63,14 @@ Status Supervisor::start_driver(std::string_view name) {
   return (*d)->start_driver();
 }
 
-Result<std::string> Supervisor::reload_policies() { return reload_policies_for("D-Bus Reload"); }
+Result<std::string> Supervisor::reload_policies() {
+  return reload_policies_for("D-Bus Reload");
+}
 
 Result<std::string> Supervisor::reload_policies_for(std::string_view trigger) {
   if (!std::filesystem::is_directory(config_.policy_dir))  // as at start-up
-    return "policy_dir " + config_.policy_dir.string() + " does not exist: only the built-in 'default' policy";
+    return "policy_dir " + config_.policy_dir.string() +
+           " does not exist: only the built-in 'default' policy";
   auto loaded = policies_->reload();
   if (!loaded) return Error{EIO, loaded.error().message};  // a bad file: nothing applied
   // All or nothing also across devices: a policy a device names must exist
@@ -77,7 +81,8 @@ Result<std::string> Supervisor::reload_policies_for(std::string_view trigger) {
   for (const auto& c : config_.nics)
     if (!policies_->find(c.policy)) missing += " " + c.name + " ('" + c.policy + "')";
   if (!missing.empty())
-    return Error{EIO, "policies no longer present for:" + missing + "; no device's policy was changed"};
+    return Error{EIO,
+                 "policies no longer present for:" + missing + "; no device's policy was changed"};
   std::string summary;
   auto apply = [&](auto& devices, const auto& configs) {
     for (size_t i = 0; i < devices.size(); ++i) {
@@ -85,7 +90,8 @@ Result<std::string> Supervisor::reload_policies_for(std::string_view trigger) {
       auto policy = policies_->find(name);
       std::string line;
       if (!policy) {
-        line = devices[i]->name() + ": policy '" + name + "' no longer exists; keeping the one in use";
+        line =
+            devices[i]->name() + ": policy '" + name + "' no longer exists; keeping the one in use";
         spdlog::error("{}: {}", trigger, line);
       } else {
         devices[i]->set_policy(*policy);
@@ -110,7 +116,8 @@ Result<std::string> Supervisor::inject_fault(std::string_view name, const FaultR
   auto pf = faultinject::parse_process_fault(fault.type, fault.params);
   if (pf) {
     if (engine == nullptr)
-      return Error{ENOTSUP, std::string(name) + ": colocated: there is no driver process to inject '" + pf->name +
+      return Error{ENOTSUP, std::string(name) +
+                                ": colocated: there is no driver process to inject '" + pf->name +
                                 "' into"};
     pid_t pid = engine->driver_pid();
     ULDD_TRY(engine->signal_driver(pf->signal));
@@ -123,12 +130,13 @@ Result<std::string> Supervisor::inject_fault(std::string_view name, const FaultR
   auto fp = faultinject::parse_fault_point_request(fault.type, fault.params);
   if (fp) {
     if (engine == nullptr)
-      return Error{ENOTSUP, std::string(name) + ": colocated: the driver loop runs inside the supervisor, "
-                                                "fault points are not armed there"};
+      return Error{ENOTSUP, std::string(name) +
+                                ": colocated: the driver loop runs inside the supervisor, "
+                                "fault points are not armed there"};
     auto slot = faultinject::arm_fault_point(*(*d)->fault_arming_block(), *fp);
     if (!slot) return slot.error();
-    std::string detail = std::string(name) + ": " + faultinject::describe_fault_point_request(*fp) + " (slot " +
-                         std::to_string(*slot) + ")";
+    std::string detail = std::string(name) + ": " + faultinject::describe_fault_point_request(*fp) +
+                         " (slot " + std::to_string(*slot) + ")";
     spdlog::warn("fault point armed: {}", detail);
     return detail;
   }
@@ -144,7 +152,9 @@ std::vector<std::string> Supervisor::fault_types() const {
   return types;
 }
 
-std::string Supervisor::log_level() const { return logging::log_level_name(); }
+std::string Supervisor::log_level() const {
+  return logging::log_level_name();
+}
 
 Status Supervisor::set_log_level(std::string_view level) {
   Status s = logging::set_log_level(level);
@@ -194,14 +204,17 @@ void Supervisor::publish_changes() {
     // follows has changed (this runs on every loop iteration).
     Fingerprint now;
     RestartEngine* engine = d->engine();
-    now.state = d->failed() ? "failed" : engine ? std::string(to_string(engine->state())) : "serving";
+    now.state = d->failed() ? "failed"
+                : engine    ? std::string(to_string(engine->state()))
+                            : "serving";
     if (engine != nullptr) {
       now.driver_pid = std::max<pid_t>(engine->driver_pid(), 0);
       now.standby_pid = std::max<pid_t>(engine->standby_pid(), 0);
       now.restarts = engine->counters().restarts_warm + engine->counters().restarts_cold;
       now.last_fault = engine->counters().last_fault;
     }
-    if (auto it = downtime_.find(d->name()); it != downtime_.end()) now.recoveries = it->second.count;
+    if (auto it = downtime_.find(d->name()); it != downtime_.end())
+      now.recoveries = it->second.count;
     all_serving = all_serving && now.state == "serving";
     Fingerprint& before = published_[d->name()];
     if (now == before) continue;
@@ -219,7 +232,9 @@ void Supervisor::publish_changes() {
   if (changed && notifier_) notifier_->status(systemd::status_summary(devices()));
 }
 
-std::string Supervisor::metrics_text() const { return metrics::render_openmetrics(devices()); }
+std::string Supervisor::metrics_text() const {
+  return metrics::render_openmetrics(devices());
+}
 
 void Supervisor::write_metrics_file() const {
   if (config_.metrics_file.empty()) return;

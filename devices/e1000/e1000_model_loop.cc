@@ -16,8 +16,8 @@ void report(const E1000Model& model, bool itr_check) {
       "bad descriptors tx {} rx {}, dropped: tx wire {} oversize {} ring {}, rx disabled {} "
       "ring {}, interrupts {}",
       s.tx_frames, s.tx_bytes, s.rx_frames, s.rx_bytes, s.rx_missed, s.rx_filtered,
-      s.tx_bad_descriptors, s.rx_bad_descriptors, s.tx_wire_errors, s.tx_oversize,
-      s.tx_ring_errors, s.rx_disabled, s.rx_ring_errors, i.signalled);
+      s.tx_bad_descriptors, s.rx_bad_descriptors, s.tx_wire_errors, s.tx_oversize, s.tx_ring_errors,
+      s.rx_disabled, s.rx_ring_errors, i.signalled);
   if (itr_check)
     spdlog::info(
         "uldd-hw e1000: ITR check: {} signals, {} causes held off, shortest gap {} ns "

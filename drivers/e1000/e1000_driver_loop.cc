@@ -20,9 +20,7 @@ uint32_t load_index(const uint32_t& field) {
   return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(field)).load(std::memory_order_acquire);
 }
 
-
 }  // namespace
-
 
 E1000DriverLoop::E1000DriverLoop(E1000Driver& driver, const abi::NetRingRegionView& rings,
                                  int driver_wake_fd, int shim_wake_fd, abi::ControlBlock* cb,

@@ -18,7 +18,6 @@ uint32_t load_index(const uint32_t& field) {
   return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(field)).load(std::memory_order_acquire);
 }
 
-
 }  // namespace
 
 DriverLoop::DriverLoop(NvmeDriver& driver, const abi::RingRegionView& rings, int driver_wake_fd,
@@ -44,7 +43,6 @@ void DriverLoop::set_state(abi::DriverState s) {
 void DriverLoop::beat() {
   if (cb_ != nullptr) abi::store_shared(cb_->status.heartbeat, ++heartbeat_);
 }
-
 
 Status DriverLoop::fail(const Error& e) {
   spdlog::error("driver loop failed: {}", e.describe());

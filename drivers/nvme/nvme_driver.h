@@ -175,8 +175,8 @@ class NvmeDriver {
   NvmeQueueCounters queue_counters_;
 
   // Warm resume (nvme_driver_adopt.cc).
-  uint32_t adopt_remaining_ = 0;             // flagged requests still to come
-  uint32_t orphans_ = 0;                     // commands in the device without a descriptor
+  uint32_t adopt_remaining_ = 0;                // flagged requests still to come
+  uint32_t orphans_ = 0;                        // commands in the device without a descriptor
   std::vector<abi::BlockDescriptor> deferred_;  // flagged requests unknown to the device
   size_t deferred_taken_ = 0;
   Status adoption_error_;

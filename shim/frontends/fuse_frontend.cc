@@ -27,9 +27,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -78,8 +78,8 @@ struct FuseFrontend::Ops {
     FuseFrontend& fe = self(req);
     const uint64_t n = fe.error_replies_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n <= kErrorsLoggedEach || n % 1000 == 0) {
-      spdlog::warn("fuse: {}: {} offset={} size={} answered {}: {} ({} error repl{} so far)", fe.name_, op,
-                   off, size, std::strerror(err), why, n, n == 1 ? "y" : "ies");
+      spdlog::warn("fuse: {}: {} offset={} size={} answered {}: {} ({} error repl{} so far)",
+                   fe.name_, op, off, size, std::strerror(err), why, n, n == 1 ? "y" : "ies");
     }
     fuse_reply_err(req, err);
   }
@@ -112,7 +112,8 @@ struct FuseFrontend::Ops {
     const ssize_t n = ::read(fd, buf, len);
     if (n >= static_cast<ssize_t>(sizeof(fuse_in_header))) {
       const auto* in = static_cast<const fuse_in_header*>(buf);
-      if (in->unique & kFuseUniqueResend) fe.resent_requests_.fetch_add(1, std::memory_order_relaxed);
+      if (in->unique & kFuseUniqueResend)
+        fe.resent_requests_.fetch_add(1, std::memory_order_relaxed);
       if (in->opcode == FUSE_INIT && fe.init_length_ != nullptr && !fe.adopted_) {
         const size_t keep = std::min(static_cast<size_t>(n), fe.init_bytes_.size());
         std::memcpy(fe.init_bytes_.data(), buf, keep);
@@ -213,7 +214,8 @@ struct FuseFrontend::Ops {
     // a time and fuse_reply_buf() copies it out before returning.
     thread_local std::vector<std::byte> buffer;
     if (buffer.size() < n) buffer.resize(n);
-    const abi::BlockStatus status = fe.io_.read(static_cast<uint64_t>(off), std::span(buffer).first(n));
+    const abi::BlockStatus status =
+        fe.io_.read(static_cast<uint64_t>(off), std::span(buffer).first(n));
     if (status != abi::BlockStatus::kOk) {
       reply_error(req, to_errno(status), "read", off, n, device_said(status));
       return;
@@ -240,7 +242,8 @@ struct FuseFrontend::Ops {
     }
     // A write crossing the end is short; the application's retry gets ENOSPC.
     const size_t n = std::min<uint64_t>(size, disk - static_cast<uint64_t>(off));
-    const abi::BlockStatus status = fe.io_.write(static_cast<uint64_t>(off), std::as_bytes(std::span(buf, n)));
+    const abi::BlockStatus status =
+        fe.io_.write(static_cast<uint64_t>(off), std::as_bytes(std::span(buf, n)));
     if (status != abi::BlockStatus::kOk) {
       reply_error(req, to_errno(status), "write", off, n, device_said(status));
       return;
@@ -290,7 +293,8 @@ Result<std::unique_ptr<FuseFrontend>> FuseFrontend::start(BlockClient& client,
   const bool adopt = handover.adopt_fd.valid();
   if (!adopt) {
     ULDD_TRY(prepare_fuse_mountpoint(mountpoint));
-  } else if (!fuse_mounted_at(mountpoint, /*resolve_symlinks=*/false)) {  // nobody serves it yet: no lookup
+  } else if (!fuse_mounted_at(mountpoint,
+                              /*resolve_symlinks=*/false)) {  // nobody serves it yet: no lookup
     return Error{ENOENT, "no FUSE mount on " + mountpoint.string() + " to take over"};
   }
   std::unique_ptr<FuseFrontend> fe(
@@ -359,11 +363,11 @@ Result<std::unique_ptr<FuseFrontend>> FuseFrontend::start(BlockClient& client,
     fe->uid_ = st.st_uid;
     fe->gid_ = st.st_gid;
   }
-  spdlog::info("fuse: {} {} {} ({} bytes)", fe->name_, adopt ? "took over the mount on" : "exposed as",
-               fe->mountpoint_.string(), client.size_bytes());
+  spdlog::info("fuse: {} {} {} ({} bytes)", fe->name_,
+               adopt ? "took over the mount on" : "exposed as", fe->mountpoint_.string(),
+               client.size_bytes());
   return fe;
 }
-
 
 Status FuseFrontend::mount_fresh() {
   if (fuse_session_mount(session_, mountpoint_.c_str()) != 0)
@@ -381,7 +385,8 @@ Status FuseFrontend::mount_fresh() {
 Status FuseFrontend::take_over(UniqueFd fd) {
   if (init_length_ == nullptr || *init_length_ < sizeof(fuse_in_header) + sizeof(fuse_init_in) ||
       *init_length_ > init_bytes_.size())
-    return plain_error("no FUSE_INIT recorded for the mount on " + mountpoint_.string() + ": cannot take it over");
+    return plain_error("no FUSE_INIT recorded for the mount on " + mountpoint_.string() +
+                       ": cannot take it over");
   const fuse_custom_io io{&Ops::io_writev, &Ops::io_read, nullptr, nullptr};
   const int raw = fd.release();
   if (int rc = fuse_session_custom_io(session_, &io, raw); rc != 0) {
@@ -404,18 +409,23 @@ Status FuseFrontend::take_over(UniqueFd fd) {
 
 void FuseFrontend::ask_kernel_to_resend() {
   const fuse_out_header notify{sizeof(fuse_out_header), kFuseNotifyResend, 0};
-  if (::write(fuse_session_fd(session_), &notify, sizeof notify) == static_cast<ssize_t>(sizeof notify)) {
+  if (::write(fuse_session_fd(session_), &notify, sizeof notify) ==
+      static_cast<ssize_t>(sizeof notify)) {
     resend_accepted_ = true;
-    spdlog::info("fuse: {}: asked the kernel to resend requests the previous supervisor had not answered",
-                 name_);
+    spdlog::info(
+        "fuse: {}: asked the kernel to resend requests the previous supervisor had not answered",
+        name_);
     return;
   }
-  spdlog::warn("fuse: {}: FUSE_NOTIFY_RESEND refused ({}; needs Linux >= 6.9): requests the previous "
-               "supervisor had read stay unanswered and their callers wait",
-               name_, std::strerror(errno));
+  spdlog::warn(
+      "fuse: {}: FUSE_NOTIFY_RESEND refused ({}; needs Linux >= 6.9): requests the previous "
+      "supervisor had read stay unanswered and their callers wait",
+      name_, std::strerror(errno));
 }
 
-int FuseFrontend::fuse_fd() const { return session_ != nullptr ? fuse_session_fd(session_) : -1; }
+int FuseFrontend::fuse_fd() const {
+  return session_ != nullptr ? fuse_session_fd(session_) : -1;
+}
 
 FuseFrontend::~FuseFrontend() {
   stop();
@@ -476,8 +486,10 @@ void FuseFrontend::stop() {
   // copy is in the fd store: then it ends when the store's copy is removed,
   // and the destructor joins it.
   if (poke_done_) poke_.join();
-  spdlog::info("fuse: {} unmounted from {} ({} error repl{}, {} read-modify-write(s) of partial sectors)", name_,
-               mountpoint_.string(), error_replies(), error_replies() == 1 ? "y" : "ies", io_.partial_writes());
+  spdlog::info(
+      "fuse: {} unmounted from {} ({} error repl{}, {} read-modify-write(s) of partial sectors)",
+      name_, mountpoint_.string(), error_replies(), error_replies() == 1 ? "y" : "ies",
+      io_.partial_writes());
 }
 
 }  // namespace uldd::shim

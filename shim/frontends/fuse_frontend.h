@@ -124,8 +124,8 @@ class FuseFrontend {
   bool stopped_ = false;
   uint32_t* init_length_ = nullptr;  // FuseHandover
   std::span<uint8_t> init_bytes_;
-  bool adopted_ = false;           // took the mount over: unmount it ourselves
-  bool init_seen_ = false;         // Ops::init ran (the replayed INIT was taken)
+  bool adopted_ = false;    // took the mount over: unmount it ourselves
+  bool init_seen_ = false;  // Ops::init ran (the replayed INIT was taken)
   bool resend_accepted_ = false;
 };
 

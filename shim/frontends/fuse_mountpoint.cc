@@ -34,7 +34,8 @@ std::string unescape_mount_path(const std::string& s) {
 bool fuse_mounted_at(const std::filesystem::path& path, bool resolve_symlinks) {
   // The kernel lists the path with symlinks resolved.
   std::error_code ec;
-  std::filesystem::path resolved = resolve_symlinks ? std::filesystem::weakly_canonical(path, ec) : path;
+  std::filesystem::path resolved =
+      resolve_symlinks ? std::filesystem::weakly_canonical(path, ec) : path;
   if (ec) resolved = path;
   std::ifstream in("/proc/self/mountinfo");
   std::string line;

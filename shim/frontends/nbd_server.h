@@ -48,7 +48,8 @@ class NbdServer {
   // With `adopted_listener` (a listening socket kept in the fd store across a
   // supervisor restart, bound to `socket`): serves on it instead of binding.
   static Result<std::unique_ptr<NbdServer>> start(BlockClient& client, std::filesystem::path socket,
-                                                  std::string export_name, UniqueFd adopted_listener = {});
+                                                  std::string export_name,
+                                                  UniqueFd adopted_listener = {});
   ~NbdServer();
   NbdServer(const NbdServer&) = delete;
   NbdServer& operator=(const NbdServer&) = delete;

@@ -120,8 +120,7 @@ TEST_F(TapFrontendTest, AdoptKeepsTheNetdevAndChecksItsName) {
 
   auto wrong = TapFrontend::adopt(UniqueFd(::dup(copy)), "ulddt9", ns_);
   ASSERT_FALSE(wrong.ok());
-  EXPECT_NE(wrong.error().describe().find("ulddt1"), std::string::npos)
-      << wrong.error().describe();
+  EXPECT_NE(wrong.error().describe().find("ulddt1"), std::string::npos) << wrong.error().describe();
 
   auto adopted = TapFrontend::adopt(UniqueFd(copy), "ulddt1", ns_);
   ASSERT_TRUE(adopted.ok()) << adopted.error().describe();

@@ -21,11 +21,12 @@ namespace uldd::supervisor {
 // Recovery downtime (failure detected -> first completion) histogram bucket
 // bounds in microseconds, upper-inclusive, as OpenMetrics `le` labels; the
 // last bucket (+Inf) is implied by the count.
-inline constexpr std::array<uint64_t, 10> kDowntimeBucketsUs{500,    1'000,   2'000,   5'000,     10'000,
-                                                             20'000, 50'000, 100'000, 1'000'000, 10'000'000};
+inline constexpr std::array<uint64_t, 10> kDowntimeBucketsUs{
+    500, 1'000, 2'000, 5'000, 10'000, 20'000, 50'000, 100'000, 1'000'000, 10'000'000};
 
 struct DowntimeHistogram {
-  std::array<uint64_t, kDowntimeBucketsUs.size()> buckets{};  // cumulative: count with downtime <= bound
+  std::array<uint64_t, kDowntimeBucketsUs.size()>
+      buckets{};  // cumulative: count with downtime <= bound
   uint64_t count = 0;
   uint64_t sum_us = 0;
   uint64_t max_us = 0;
@@ -42,15 +43,15 @@ struct DowntimeHistogram {
 };
 
 struct DeviceSnapshot {
-  std::string name;    // "disk0", "nic0"
-  std::string kind;    // "disk" | "nic"
+  std::string name;  // "disk0", "nic0"
+  std::string kind;  // "disk" | "nic"
   // "starting" | "serving" | "recovering" (driver dead, restart scheduled or
   // successor starting) | "stopped" (an operator stopped the driver; requests
   // are held) | "failed" (policy exhausted, or the device model died)
   std::string state;
-  std::string mode;    // "isolated" | "colocated"
-  std::string driver;  // the driver program's path
-  std::string policy;  // policy name
+  std::string mode;       // "isolated" | "colocated"
+  std::string driver;     // the driver program's path
+  std::string policy;     // policy name
   pid_t driver_pid = 0;   // 0: none
   pid_t standby_pid = 0;  // 0: none
   pid_t model_pid = 0;    // 0: none (kernel UIO device)
@@ -62,8 +63,10 @@ struct DeviceSnapshot {
   uint64_t warm_refused = 0;
   uint64_t standby_promotions = 0;
   uint64_t requests_resent = 0;
-  std::map<std::string, uint64_t> faults_by_cause;  // "crashed", "hung", "exited", "protocol-violation", "start-failed", "operator"
-  std::string last_fault;           // one line; "" if none
+  std::map<std::string, uint64_t>
+      faults_by_cause;     // "crashed", "hung", "exited", "protocol-violation", "start-failed",
+                           // "operator"
+  std::string last_fault;  // one line; "" if none
   uint64_t last_fault_realtime_us = 0;  // CLOCK_REALTIME of the last fault; 0 if none
   DowntimeHistogram downtime;
 

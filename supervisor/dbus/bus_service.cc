@@ -39,7 +39,8 @@ Result<sd_bus*> open_bus(const std::string& address) {
   if ((r = sd_bus_set_address(bus, address.c_str())) < 0 ||
       (r = sd_bus_set_bus_client(bus, 1)) < 0 ||
       (r = sd_bus_set_description(bus, "uldd-supervisor")) < 0 ||
-      (r = sd_bus_set_method_call_timeout(bus, kOwnCallTimeoutUs)) < 0 || (r = sd_bus_start(bus)) < 0) {
+      (r = sd_bus_set_method_call_timeout(bus, kOwnCallTimeoutUs)) < 0 ||
+      (r = sd_bus_start(bus)) < 0) {
     sd_bus_unref(bus);
     return bus_error(r, "cannot connect to the bus at " + address);
   }

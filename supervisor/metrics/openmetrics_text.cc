@@ -42,7 +42,8 @@ std::string name_part(const std::string& key) {
 }
 
 bool is_level(const std::string& io_key) {
-  return io_key == "requests_open" || io_key == "descriptors_in_flight" || io_key.ends_with("_posted");
+  return io_key == "requests_open" || io_key == "descriptors_in_flight" ||
+         io_key.ends_with("_posted");
 }
 
 struct Family {

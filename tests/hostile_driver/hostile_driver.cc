@@ -175,9 +175,22 @@ Outcome do_fork() {
   return ok();
 }
 
+// A sanitizer build installs its own SIGSEGV/SIGBUS handlers, which turn a
+// signal sent from outside into a report and an abort (SIGABRT): the signal a
+// fault-injection test sends would not be the one the supervisor sees. A
+// pretend driver dies of exactly what it is sent.
+void restore_default_fault_signals() {
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(sig, &dfl, nullptr);
+  }
+}
+
 // Looks like a serving driver to the supervisor: pid, kRunning, heartbeat.
 int pretend(int delay_ms) {
   if (g_control == nullptr) return kExitNoControlBlock;
+  restore_default_fault_signals();
   timespec delay{delay_ms / 1000, (delay_ms % 1000) * 1000000L};
   if (delay_ms > 0) ::clock_nanosleep(CLOCK_MONOTONIC, 0, &delay, nullptr);
   uldd::abi::DriverStatus& st = g_control->status;

@@ -58,24 +58,28 @@ int own(sd_bus* bus) {
                          "org.freedesktop.DBus", "RequestName", &error, &reply, "su", kName, 0u);
   if (r < 0) {
     std::printf("%s\n", error.name != nullptr ? error.name : std::strerror(-r));
+    sd_bus_error_free(&error);
+    sd_bus_slot_unref(slot);
     return 1;
   }
+  sd_bus_message_unref(reply);
   std::printf("owned\n");
   std::fflush(stdout);
   for (int waited_ms = 0; waited_ms < 60'000;) {
     while ((r = sd_bus_process(bus, nullptr)) > 0) {
     }
-    if (r < 0) return 2;
+    if (r < 0) break;
     pollfd fds[2] = {{sd_bus_get_fd(bus), static_cast<short>(sd_bus_get_events(bus)), 0},
                      {0, POLLIN, 0}};
     ::poll(fds, 2, 100);
     waited_ms += 100;
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       char c;
-      if (::read(0, &c, 1) <= 0) return 0;
+      if (::read(0, &c, 1) <= 0) break;
     }
   }
-  return 0;
+  sd_bus_slot_unref(slot);
+  return r < 0 ? 2 : 0;
 }
 
 int call(sd_bus* bus) {
@@ -84,12 +88,14 @@ int call(sd_bus* bus) {
   int r = sd_bus_call_method(bus, kName, kPath, kInterface, "GetMetrics", &error, &reply, "");
   if (r < 0) {
     std::printf("%s\n", error.name != nullptr ? error.name : std::strerror(-r));
+    sd_bus_error_free(&error);
     return 1;
   }
   const char* text = nullptr;
-  if (sd_bus_message_read(reply, "s", &text) < 0) return 2;
-  std::printf("%s\n", text);
-  return 0;
+  r = sd_bus_message_read(reply, "s", &text);
+  if (r >= 0) std::printf("%s\n", text);
+  sd_bus_message_unref(reply);
+  return r < 0 ? 2 : 0;
 }
 
 }  // namespace
