@@ -30,6 +30,11 @@ enum DeviceModelFd : int {
   // Optional: the read end of the supervisor's lifeline pipe
   // (`--lifeline-fd 8`); the model exits when it hangs up (uldd_hw_main.cc).
   kModelFdLifeline = 8,
+  // Optional (`--fault-fd 9`): the device's DeviceFaultRegion memfd
+  // (abi/device_fault.h, 4 KiB), through which the supervisor arms device
+  // faults and the model reports what it did. Created by the supervisor, never
+  // handed to a driver.
+  kModelFdFaults = 9,
 };
 
 }  // namespace uldd::hw

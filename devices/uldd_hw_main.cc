@@ -6,9 +6,13 @@
 // commands outlive a driver crash as they would on a real card.
 //
 //   uldd-hw nvme --backing PATH --size BYTES [--latency-us N] [--max-iops N] [--serial S]
-//                [--block-size 512|4096] [--lifeline-fd N]
+//                [--block-size 512|4096] [--lifeline-fd N] [--fault-fd 9]
 //   uldd-hw e1000 --mac 52:54:00:12:34:56 (--wire-tap NAME [--wire-netns NS] | --wire-fd)
-//                 [--itr-check]
+//                 [--itr-check] [--lifeline-fd N] [--fault-fd 9]
+//
+// Device faults (--fault-fd N): the supervisor's DeviceFaultRegion
+// (abi/device_fault.h); the model reads its slots once per loop iteration and
+// wakes at least every kDeviceFaultPollInterval to do so.
 //
 // Power-on: the supervisor polls a register until the model has set it up
 // last: NVMe VS = 1.4, e1000 STATUS != 0 (see devices/e1000/e1000_model.h).
@@ -30,8 +34,10 @@
 #include <cstdint>
 #include <string>
 
+#include "abi/device_fault.h"
 #include "common/event_fd.h"
 #include "common/shared_memory.h"
+#include "devices/device_fault_reader.h"
 #include "devices/device_model_fds.h"
 #include "devices/e1000/e1000_model.h"
 #include "devices/e1000/e1000_model_loop.h"
@@ -52,6 +58,7 @@ struct E1000Options {
   int lifeline_fd = -1;
   bool wire_fd = false;
   bool itr_check = false;
+  int fault_fd = -1;
 };
 
 struct NvmeOptions {
@@ -62,7 +69,23 @@ struct NvmeOptions {
   std::string serial = "ULDD0001";
   uint32_t block_size = 512;
   int lifeline_fd = -1;
+  int fault_fd = -1;
 };
+
+// The device fault region at `fd` (-1: none), checked for its header and the
+// model it was made for.
+uldd::Result<uldd::SharedMemory> attach_faults(int fd, uint32_t model) {
+  if (fd < 0) return uldd::SharedMemory{};
+  auto m = uldd::SharedMemory::attach(uldd::UniqueFd(fd), sizeof(uldd::abi::DeviceFaultRegion),
+                                      "device fault region (fd " + std::to_string(fd) + ")");
+  if (!m) return m.error();
+  const auto* r = m->as<uldd::abi::DeviceFaultRegion>();
+  if (r->magic != uldd::abi::kDeviceFaultMagic || r->version != uldd::abi::kDeviceFaultVersion ||
+      r->device_model != model)
+    return uldd::plain_error("fd " + std::to_string(fd) +
+                             " is not a device fault region of this version for this model");
+  return m;
+}
 
 // Blocks SIGTERM/SIGINT and returns a signalfd for them, so a signal is just
 // another event in the loop and cannot be lost between two polls.
@@ -87,6 +110,8 @@ Status run_nvme(const NvmeOptions& opt) {
   uldd::EventFd irq = uldd::EventFd::adopt(uldd::UniqueFd(uldd::hw::kModelFdIrq));
   uldd::EventFd doorbell = uldd::EventFd::adopt(uldd::UniqueFd(uldd::hw::kModelFdDoorbell));
 
+  auto faults = attach_faults(opt.fault_fd, uldd::abi::kDeviceModelNvme);
+  if (!faults) return faults.error();
   auto store = uldd::nvme::FileBackingStore::open(opt.backing, opt.size);
   if (!store) return store.error();
   auto signals = termination_signals();
@@ -97,6 +122,7 @@ Status run_nvme(const NvmeOptions& opt) {
   config.lba_shift = opt.block_size == 4096 ? 12 : 9;
   config.io_latency = std::chrono::microseconds(opt.latency_us);
   config.max_iops = opt.max_iops;
+  if (opt.fault_fd >= 0) config.device_faults = faults->as<uldd::abi::DeviceFaultRegion>();
   auto controller = NvmeController::create(
       bar->bytes(), dma->bytes(), **store, [&irq](uint32_t) { irq.signal(); }, config);
   if (!controller) return controller.error();
@@ -117,7 +143,13 @@ Status run_nvme(const NvmeOptions& opt) {
     NvmeController::TimePoint deadline;
     timespec timeout{};
     timespec* timeout_ptr = nullptr;  // no timed work: sleep until a kick
-    if (ctrl.next_deadline(&deadline)) {
+    bool timed = ctrl.next_deadline(&deadline);
+    if (opt.fault_fd >= 0) {  // look at the fault slots even when idle
+      auto poll_by = NvmeController::Clock::now() + uldd::hw::kDeviceFaultPollInterval;
+      if (!timed || poll_by < deadline) deadline = poll_by;
+      timed = true;
+    }
+    if (timed) {
       auto wait = deadline - NvmeController::Clock::now();
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
       if (ns < 0) ns = 0;
@@ -179,9 +211,12 @@ Status run_e1000(const E1000Options& opt) {
   if (!wire) return wire.error();
   auto signals = termination_signals();
   if (!signals) return signals.error();
+  auto faults = attach_faults(opt.fault_fd, uldd::abi::kDeviceModelE1000);
+  if (!faults) return faults.error();
 
   uldd::e1000::E1000ModelConfig config;
   config.mac = *mac;
+  if (opt.fault_fd >= 0) config.device_faults = faults->as<uldd::abi::DeviceFaultRegion>();
   auto model = uldd::e1000::E1000Model::create(
       bar->bytes(), dma->bytes(), *wire, [&irq] { irq.signal(); }, config);
   if (!model) return model.error();
@@ -191,6 +226,7 @@ Status run_e1000(const E1000Options& opt) {
   uldd::e1000::E1000LoopOptions loop;
   loop.itr_check = opt.itr_check;
   loop.lifeline_fd = opt.lifeline_fd;
+  if (opt.fault_fd >= 0) loop.fault_poll = uldd::hw::kDeviceFaultPollInterval;
   return uldd::e1000::run_e1000_loop(**model, doorbell, *wire, signals->get(), loop);
 }
 
@@ -215,6 +251,8 @@ int main(int argc, char** argv) {
   nvme_cmd->add_option("--serial", nvme.serial, "serial number (Identify Controller SN)");
   nvme_cmd->add_option("--lifeline-fd", nvme.lifeline_fd,
                        "read end of the supervisor's lifeline pipe: exit when it hangs up");
+  nvme_cmd->add_option("--fault-fd", nvme.fault_fd,
+                       "the supervisor's device fault region (abi/device_fault.h)");
   nvme_cmd->add_option("--block-size", nvme.block_size, "logical block size")
       ->check(CLI::IsMember({512, 4096}));
   E1000Options e1000;
@@ -231,6 +269,8 @@ int main(int argc, char** argv) {
   tap_opt->excludes(fd_opt);
   e1000_cmd->add_option("--lifeline-fd", e1000.lifeline_fd,
                         "read end of the supervisor's lifeline pipe: exit when it hangs up");
+  e1000_cmd->add_option("--fault-fd", e1000.fault_fd,
+                        "the supervisor's device fault region (abi/device_fault.h)");
   e1000_cmd->add_flag("--itr-check", e1000.itr_check,
                       "log interrupt hold-off figures (signals, held causes, shortest gap)");
   CLI11_PARSE(app, argc, argv);

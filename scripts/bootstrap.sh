@@ -18,7 +18,9 @@ PACKAGES=(
   libcli11-dev            # command lines
   nlohmann-json3-dev      # JSON reports and benchmark output
   liburing-dev libseccomp-dev
+  libcapstone-dev         # SWIFI fault injection: decodes x86_64 instructions (skip, invert branch)
   libgtest-dev libgmock-dev
+  clang-14 libclang-rt-14-dev  # the libFuzzer targets of shim/fuzz (scripts/fuzz.sh): clang and its fuzzer runtime
   # tools the tests and benchmarks drive
   fio e2fsprogs util-linux procps kmod
   libnbd-bin              # nbdinfo, nbdcopy
@@ -28,6 +30,7 @@ PACKAGES=(
   iputils-ping            # ping across the NIC rig (e2e-nic)
   iperf3                  # TCP throughput across the NIC rig (e2e-nic)
   python3-prometheus-client  # tests only: the reference OpenMetrics parser checks the metrics text
+  python3-jsonschema      # tests only: campaign reports validated against faultinject/campaign/report.schema.json
   dbus-daemon dbus-bin systemd  # the dbus tests: a private dbus-daemon, dbus-send (error names), busctl
 )
 

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "abi/control_block.h"
+#include "abi/device_fault.h"
 #include "common/result.h"
+#include "faultinject/memory_corruption_request.h"
 #include "supervisor/control/device_snapshot.h"
 #include "supervisor/restart_engine.h"
 
@@ -25,6 +27,14 @@ class DeviceControl {
   virtual RestartEngine* engine() = 0;
   // The driver's control block, where fault points are armed.
   virtual abi::ControlBlock* fault_arming_block() = 0;
+  // The device model's fault region (abi/device_fault.h), where device faults
+  // are armed; the supervisor's and the model's only.
+  virtual abi::DeviceFaultRegion* device_fault_region() = 0;
+  // Flips one bit in the device's ring region or driver checkpoint (memory
+  // the supervisor owns); returns what was flipped. ENOTSUP where the device
+  // has no such target.
+  virtual Result<std::string> corrupt_shared_memory(
+      const faultinject::MemoryCorruptionRequest& request) = 0;
   virtual bool failed() const = 0;
 
   // The supervisor's loop: fds to watch, one became readable, time-driven

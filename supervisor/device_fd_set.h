@@ -1,7 +1,7 @@
 // DeviceFdSet: the life of a device's fds beyond any one process, shared by
 // DiskResources and NicResources. Every device has the same kinds of fds —
 // memfd regions (BAR, DMA, rings, checkpoint, control block, adoption
-// record), eventfds (interrupt, doorbell, wakes) and the device model's
+// record, device fault region), eventfds (interrupt, doorbell, wakes) and the device model's
 // lifeline pipe — only their names and sizes differ. They are created fresh
 // (create_device_fds), handed to the service manager's fd store under
 // "<device>.<role>" (add_device_store_entries), and taken back after a

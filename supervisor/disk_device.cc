@@ -137,7 +137,10 @@ Status DiskDevice::start_model() {
               {hw::kModelFdDma, res_.dma.fd()},
               {hw::kModelFdIrq, res_.irq.fd()},
               {hw::kModelFdDoorbell, res_.doorbell.fd()},
-              {hw::kModelFdLifeline, res_.lifeline_model_end.get()}};
+              {hw::kModelFdLifeline, res_.lifeline_model_end.get()},
+              {hw::kModelFdFaults, res_.faults.fd()}};
+  spec.args.push_back("--fault-fd");
+  spec.args.push_back(std::to_string(hw::kModelFdFaults));
   // The hardware outlives a crashed supervisor (docs/fd-store.md): no
   // PDEATHSIG; it powers off when its lifeline hangs up instead.
   spec.args.push_back("--lifeline-fd");

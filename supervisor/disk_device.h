@@ -57,6 +57,9 @@ class DiskDevice final : public DeviceControl, private DriverHost {
   const std::string& name() const override { return cfg_.name; }
   DeviceSnapshot snapshot() const override;  // supervisor/disk_device_control.cc
   abi::ControlBlock* fault_arming_block() override { return res_.control_block(); }
+  abi::DeviceFaultRegion* device_fault_region() override { return res_.fault_region(); }
+  Result<std::string> corrupt_shared_memory(
+      const faultinject::MemoryCorruptionRequest& request) override;  // *_device_control.cc
   shim::DiskShim& shim() { return *shim_; }
   // -1 when the process does not exist (colocated driver, stopped device).
   pid_t driver_pid() const { return engine_ ? engine_->driver_pid() : -1; }

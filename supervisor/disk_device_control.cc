@@ -5,6 +5,13 @@
 
 namespace uldd::supervisor {
 
+Result<std::string> DiskDevice::corrupt_shared_memory(
+    const faultinject::MemoryCorruptionRequest& request) {
+  if (request.target == faultinject::MemoryCorruptionRequest::Target::kRing)
+    return faultinject::corrupt_disk_ring(res_.ring_view, request);
+  return faultinject::corrupt_checkpoint(*res_.checkpoint.as<abi::CheckpointRegion>(), request);
+}
+
 DeviceSnapshot DiskDevice::snapshot() const {
   DeviceSnapshot s;
   s.name = cfg_.name;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "drivers/nvme/nvme_dma_layout.h"
+#include "faultinject/device_fault_request.h"
 #include "supervisor/device_fd_set.h"
 
 namespace uldd::supervisor {
@@ -52,12 +53,15 @@ void lay_out(DiskResources& r, const DiskPlan& p) {
   cb->magic = abi::kControlBlockMagic;
   cb->version = abi::kAbiVersion;
   cb->config = p.driver;
+  // Its slots and the model's counters are kept on adoption (the model lives on).
+  faultinject::init_device_fault_region(*r.fault_region(), abi::kDeviceModelNvme);
 }
 
 constexpr RegionRole<DiskResources> kRegions[] = {
     {"bar", &DiskResources::bar},         {"dma", &DiskResources::dma},
     {"rings", &DiskResources::rings},     {"checkpoint", &DiskResources::checkpoint},
-    {"control", &DiskResources::control}, {"record", &DiskResources::record}};
+    {"control", &DiskResources::control}, {"record", &DiskResources::record},
+    {"faults", &DiskResources::faults}};
 constexpr EventRole<DiskResources> kEvents[] = {{"irq", &DiskResources::irq},
                                                 {"doorbell", &DiskResources::doorbell},
                                                 {"driver_wake", &DiskResources::driver_wake},
@@ -70,6 +74,7 @@ uint64_t region_size(const char* role, const DiskPlan& p) {
   if (r == "rings") return p.rings.region_size;
   if (r == "checkpoint") return sizeof(abi::CheckpointRegion);
   if (r == "control") return sizeof(abi::ControlBlock);
+  if (r == "faults") return sizeof(abi::DeviceFaultRegion);
   return systemd::kAdoptionRecordSize;
 }
 

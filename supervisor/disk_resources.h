@@ -19,6 +19,7 @@
 
 #include "abi/checkpoint.h"
 #include "abi/control_block.h"
+#include "abi/device_fault.h"
 #include "abi/ring_region.h"
 #include "common/event_fd.h"
 #include "common/shared_memory.h"
@@ -43,6 +44,7 @@ struct DiskResources {
   SharedMemory rings;       // ring region (driver, shim)
   SharedMemory checkpoint;  // CheckpointRegion (driver writes)
   SharedMemory control;     // ControlBlock
+  SharedMemory faults;      // DeviceFaultRegion: supervisor and model only, never the driver
   EventFd irq;              // model -> driver interrupt
   EventFd doorbell;         // driver -> model register-write kick
   EventFd driver_wake;      // shim -> driver
@@ -54,6 +56,7 @@ struct DiskResources {
 
   uint64_t buffer_area_offset() const { return control_block()->config.dma_buffer_area_offset; }
   abi::ControlBlock* control_block() const { return control.as<abi::ControlBlock>(); }
+  abi::DeviceFaultRegion* fault_region() const { return faults.as<abi::DeviceFaultRegion>(); }
   systemd::AdoptionRecord* adoption_record() const { return record.as<systemd::AdoptionRecord>(); }
 
   static Result<DiskResources> create(const DiskDeviceConfig& cfg);

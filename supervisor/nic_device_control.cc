@@ -1,9 +1,18 @@
 // NicDevice, the control plane's view: its snapshot (state, processes,
 // recovery history, frame counters) for D-Bus, ulddctl and the metrics file.
+#include <cerrno>
+
 #include "shim/net_shim.h"
 #include "supervisor/nic_device.h"
 
 namespace uldd::supervisor {
+
+Result<std::string> NicDevice::corrupt_shared_memory(
+    const faultinject::MemoryCorruptionRequest& request) {
+  if (request.target == faultinject::MemoryCorruptionRequest::Target::kRing)
+    return Error{ENOTSUP, cfg_.name + ": corrupt-ring covers the disk ring region only so far"};
+  return faultinject::corrupt_checkpoint(*res_.checkpoint.as<abi::CheckpointRegion>(), request);
+}
 
 DeviceSnapshot NicDevice::snapshot() const {
   DeviceSnapshot s;

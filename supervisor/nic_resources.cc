@@ -7,6 +7,7 @@
 
 #include "devices/e1000/e1000_spec.h"
 #include "drivers/e1000/e1000_dma_layout.h"
+#include "faultinject/device_fault_request.h"
 #include "shim/net_shim.h"
 #include "supervisor/device_fd_set.h"
 
@@ -38,12 +39,15 @@ void lay_out(NicResources& r, const NicPlan& p) {
   cb->magic = abi::kControlBlockMagic;
   cb->version = abi::kAbiVersion;
   cb->config = p.driver;
+  // Its slots and the model's counters are kept on adoption (the model lives on).
+  faultinject::init_device_fault_region(*r.fault_region(), abi::kDeviceModelE1000);
 }
 
 constexpr RegionRole<NicResources> kRegions[] = {
     {"bar", &NicResources::bar},         {"dma", &NicResources::dma},
     {"rings", &NicResources::rings},     {"checkpoint", &NicResources::checkpoint},
-    {"control", &NicResources::control}, {"record", &NicResources::record}};
+    {"control", &NicResources::control}, {"record", &NicResources::record},
+    {"faults", &NicResources::faults}};
 constexpr EventRole<NicResources> kEvents[] = {{"irq", &NicResources::irq},
                                                {"doorbell", &NicResources::doorbell},
                                                {"driver_wake", &NicResources::driver_wake},
@@ -56,6 +60,7 @@ uint64_t region_size(const char* role, const NicPlan& p) {
   if (r == "rings") return p.rings.region_size;
   if (r == "checkpoint") return sizeof(abi::CheckpointRegion);
   if (r == "control") return sizeof(abi::ControlBlock);
+  if (r == "faults") return sizeof(abi::DeviceFaultRegion);
   return systemd::kAdoptionRecordSize;
 }
 

@@ -18,6 +18,7 @@
 
 #include "abi/checkpoint.h"
 #include "abi/control_block.h"
+#include "abi/device_fault.h"
 #include "abi/net_ring_region.h"
 #include "common/event_fd.h"
 #include "common/shared_memory.h"
@@ -38,6 +39,7 @@ struct NicResources {
   SharedMemory rings;       // net ring region (driver, shim)
   SharedMemory checkpoint;  // CheckpointRegion (driver writes)
   SharedMemory control;     // ControlBlock
+  SharedMemory faults;      // DeviceFaultRegion: supervisor and model only, never the driver
   EventFd irq;              // model -> driver interrupt
   EventFd doorbell;         // driver -> model register-write kick
   EventFd driver_wake;      // shim -> driver
@@ -49,6 +51,7 @@ struct NicResources {
 
   uint64_t buffer_area_offset() const { return control_block()->config.dma_buffer_area_offset; }
   abi::ControlBlock* control_block() const { return control.as<abi::ControlBlock>(); }
+  abi::DeviceFaultRegion* fault_region() const { return faults.as<abi::DeviceFaultRegion>(); }
   systemd::AdoptionRecord* adoption_record() const { return record.as<systemd::AdoptionRecord>(); }
 
   static Result<NicResources> create(const NicDeviceConfig& cfg);

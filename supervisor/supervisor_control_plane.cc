@@ -2,13 +2,11 @@
 // every device, the operator's restart/stop/start, policy reload, fault
 // injection, the log level and metrics — and the change notifications
 // (ControlEvents) the D-Bus service turns into signals. Everything here runs
-// on the supervisor's loop thread.
+// on the supervisor's loop thread. Fault injection: supervisor_fault_injection.cc.
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
 
-#include "faultinject/fault_point_request.h"
-#include "faultinject/process_fault.h"
 #include "supervisor/logging/configure_logging.h"
 #include "supervisor/metrics/metrics_file.h"
 #include "supervisor/metrics/openmetrics_text.h"
@@ -104,52 +102,6 @@ Result<std::string> Supervisor::reload_policies_for(std::string_view trigger) {
   apply(disks_, config_.disks);
   apply(nics_, config_.nics);
   return summary;
-}
-
-Result<std::string> Supervisor::inject_fault(std::string_view name, const FaultRequest& fault) {
-  auto d = find_device(name);
-  if (!d) return d.error();
-  RestartEngine* engine = (*d)->engine();
-  // Two classes so far (faultinject/README.md): a signal to the driver
-  // process, or a fault point compiled into the driver and armed through
-  // its control block. ENOENT from a parser = "not one of mine".
-  auto pf = faultinject::parse_process_fault(fault.type, fault.params);
-  if (pf) {
-    if (engine == nullptr)
-      return Error{ENOTSUP, std::string(name) +
-                                ": colocated: there is no driver process to inject '" + pf->name +
-                                "' into"};
-    pid_t pid = engine->driver_pid();
-    ULDD_TRY(engine->signal_driver(pf->signal));
-    std::string detail = pf->name + " delivered to " + std::string(name) + "'s driver (pid " +
-                         std::to_string(pid) + "); expected effect: " + pf->effect;
-    spdlog::warn("fault injected: {}", detail);
-    return detail;
-  }
-  if (pf.error().code != ENOENT) return pf.error();
-  auto fp = faultinject::parse_fault_point_request(fault.type, fault.params);
-  if (fp) {
-    if (engine == nullptr)
-      return Error{ENOTSUP, std::string(name) +
-                                ": colocated: the driver loop runs inside the supervisor, "
-                                "fault points are not armed there"};
-    auto slot = faultinject::arm_fault_point(*(*d)->fault_arming_block(), *fp);
-    if (!slot) return slot.error();
-    std::string detail = std::string(name) + ": " + faultinject::describe_fault_point_request(*fp) +
-                         " (slot " + std::to_string(*slot) + ")";
-    spdlog::warn("fault point armed: {}", detail);
-    return detail;
-  }
-  if (fp.error().code != ENOENT) return fp.error();
-  std::string known;
-  for (const std::string& t : fault_types()) known += (known.empty() ? "" : ", ") + t;
-  return Error{EINVAL, "unknown fault type '" + fault.type + "' (known: " + known + ")"};
-}
-
-std::vector<std::string> Supervisor::fault_types() const {
-  std::vector<std::string> types = faultinject::process_fault_types();
-  for (std::string& t : faultinject::fault_point_types()) types.push_back(std::move(t));
-  return types;
 }
 
 std::string Supervisor::log_level() const {

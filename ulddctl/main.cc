@@ -2,10 +2,16 @@
 // (docs/dbus-api.md), in the manner of systemctl and busctl. Parses the
 // command line (CLI11) and dispatches to Verbs; docs/ulddctl.md is the manual.
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "ulddctl/exit_code.h"
 #include "ulddctl/supervisor_client.h"
@@ -18,6 +24,9 @@ using uldd::ctl::ExitCode;
 
 constexpr const char* kFooter = R"(Environment:
   ULDD_BUS_ADDRESS   D-Bus address to use instead of the system bus (as --address)
+
+Fault campaigns: `ulddctl campaign run FILE ...` runs uldd-campaign from ulddctl's
+directory (faultinject/campaigns/README.md).
 
 Exit status:
   0  success
@@ -50,9 +59,31 @@ void catch_interrupts() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
+// `ulddctl campaign ARGS...` is `uldd-campaign ARGS...` from the directory
+// ulddctl itself is in (faultinject/campaigns/README.md); it runs its own
+// private supervisor, so none of the bus options apply.
+int exec_campaign(int argc, char** argv) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    std::cerr << "ulddctl campaign: cannot read /proc/self/exe\n";
+    return 1;
+  }
+  self[n] = '\0';
+  std::string exe(self);
+  exe = exe.substr(0, exe.rfind('/') + 1) + "uldd-campaign";
+  std::vector<char*> args = {exe.data()};
+  for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execv(exe.c_str(), args.data());
+  std::cerr << "ulddctl campaign: cannot run " << exe << ": " << std::strerror(errno) << "\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "campaign") return exec_campaign(argc, argv);
   CLI::App app{"ulddctl: control uldd-supervisor (user-level device drivers) over D-Bus",
                "ulddctl"};
   app.footer(kFooter);

@@ -47,8 +47,10 @@ E1000Model::E1000Model(std::span<std::byte> bar, std::span<std::byte> dma,
       sideband_(std::move(sideband)),
       wire_(wire),
       config_(config),
+      irq_(std::move(irq)),
+      faults_(config.device_faults),
       eeprom_(make_eeprom(config.mac)),
-      interrupts_(bar.data(), std::move(irq)),
+      interrupts_(bar.data(), [this] { raise_line(); }),
       rx_buffer_(kMaxRxFrameBytes) {
   tx_frame_.reserve(kMaxTxFrameBytes);
 }
@@ -75,6 +77,8 @@ void E1000Model::device_reset() {
   rdh_ = rdt_ = tdh_ = tdt_ = 0;
   tx_frame_.clear();
   tx_frame_bad_ = false;
+  tx_held_ = false;
+  faults_.end_hang();  // device-hang holds until CTRL.RST
   set_reg(kRegCtrl, ctrl_);
   set_reg(kRegEecd, eecd::kPresent);
   set_reg(kRegTipg, tipg::kRecommended);
@@ -85,12 +89,45 @@ void E1000Model::device_reset() {
   ++stats_.resets;
 }
 
+void E1000Model::raise_line() {
+  if (faults_.hung()) return;
+  // lost-interrupt: the causes are in ICR, the signal for them never comes.
+  if (faults_.fire(abi::DeviceFault::kLostInterrupt)) return;
+  irq_();
+}
+
+void E1000Model::poll_timers(TimePoint now) {
+  if (faults_.hung()) return;
+  if (tx_held_ && now >= tx_hold_until_) {
+    tx_held_ = false;
+    run_tx(now);
+  }
+  interrupts_.poll(now);
+}
+
+bool E1000Model::next_deadline(TimePoint* when) const {
+  if (faults_.hung()) return false;
+  bool any = interrupts_.next_deadline(when);
+  if (tx_held_ && (!any || tx_hold_until_ < *when)) {
+    *when = tx_hold_until_;
+    any = true;
+  }
+  return any;
+}
+
 void E1000Model::apply_writes(TimePoint now) {
+  faults_.refresh();
+  // spurious-interrupt: the line without a cause in ICR (the driver reads 0).
+  if (faults_.take_spurious()) irq_();
   uio::MmioWrite w{};
   uint32_t since_release = 0;
   bool any = false;
   while (sideband_.pop(&w)) {
-    apply(w.offset, w.value, now);
+    if (faults_.hung() && !(w.offset == kRegCtrl && (w.value & ctrl::kReset) != 0)) {
+      ++stats_.hung_dropped;  // a hung device ignores everything but CTRL.RST
+    } else {
+      apply(w.offset, w.value, now);
+    }
     any = true;
     // Free log slots as we go, so that a driver waiting on a full log moves on.
     if (++since_release == uio::kWriteLogCapacity / 4) {

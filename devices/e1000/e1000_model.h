@@ -37,7 +37,9 @@
 #include <span>
 #include <vector>
 
+#include "abi/device_fault.h"
 #include "common/result.h"
+#include "devices/device_fault_reader.h"
 #include "devices/e1000/e1000_eeprom.h"
 #include "devices/e1000/e1000_interrupts.h"
 #include "devices/e1000/e1000_spec.h"
@@ -52,6 +54,9 @@ struct E1000ModelConfig {
   // Frames taken from the wire per on_wire_readable() call, so a flood cannot
   // keep the model from applying register writes and transmitting.
   uint32_t rx_budget = 64;
+  // The supervisor's device faults (abi/device_fault.h), read at every
+  // apply_writes(); null = none. Must outlive the model.
+  abi::DeviceFaultRegion* device_faults = nullptr;
 };
 
 // Model-side counters beyond the SDM's statistics registers (which the driver
@@ -74,6 +79,9 @@ struct E1000ModelStats {
   uint64_t rx_disabled = 0;         // receiver off or link down: dropped
   uint64_t rx_bad_descriptors = 0;  // buffer outside the DMA region
   uint64_t rx_ring_errors = 0;      // RDBA/RDLEN/RDT unusable: dropped
+  uint64_t tx_failed = 0;           // failed-command (device fault): not sent, DD|EC
+  uint64_t rx_failed = 0;           // failed-command (device fault): delivered with CE
+  uint64_t hung_dropped = 0;        // writes and frames ignored during a device-hang
 };
 
 class E1000Model {
@@ -104,9 +112,13 @@ class E1000Model {
   // drops and counts them). Returns the number of frames taken off the wire,
   // so the caller knows whether the wire may still hold more.
   uint32_t on_wire_readable(TimePoint now);
-  // Raises a held (ITR) interrupt whose time has come.
-  void poll_timers(TimePoint now) { interrupts_.poll(now); }
-  bool next_deadline(TimePoint* when) const { return interrupts_.next_deadline(when); }
+  // Raises a held (ITR) interrupt whose time has come, and runs TX held back
+  // by a delayed-command fault whose time has come.
+  void poll_timers(TimePoint now);
+  bool next_deadline(TimePoint* when) const;
+  // device-hang (abi/device_fault.h): until CTRL.RST nothing but that write
+  // is applied, frames are dropped, no interrupt is raised.
+  bool hung() const { return faults_.hung(); }
 
   bool link_up() const;
   const E1000ModelStats& stats() const { return stats_; }
@@ -122,6 +134,9 @@ class E1000Model {
 
   E1000Model(std::span<std::byte> bar, std::span<std::byte> dma, uio::MmioSidebandHost sideband,
              Wire& wire, InterruptSink irq, E1000ModelConfig config);
+
+  // The interrupt line as the device faults let it through.
+  void raise_line();
 
   // Registers (e1000_model.cc).
   uint32_t reg(size_t offset) const;
@@ -147,6 +162,8 @@ class E1000Model {
   uio::MmioSidebandHost sideband_;
   Wire& wire_;
   E1000ModelConfig config_;
+  InterruptSink irq_;
+  hw::DeviceFaultReader faults_;
   EepromImage eeprom_;
   E1000Interrupts interrupts_;
 
@@ -160,6 +177,8 @@ class E1000Model {
 
   std::vector<std::byte> tx_frame_;  // gathered so far (up to EOP)
   bool tx_frame_bad_ = false;        // a buffer of this frame was refused
+  bool tx_held_ = false;             // delayed-command: TX waits until tx_hold_until_
+  TimePoint tx_hold_until_{};
   std::vector<std::byte> rx_buffer_;
   E1000ModelStats stats_;
 };

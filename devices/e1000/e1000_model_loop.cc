@@ -40,6 +40,8 @@ Status run_e1000_loop(E1000Model& model, const EventFd& doorbell, Wire& wire, in
     auto now = Clock::now();
     E1000Model::TimePoint deadline = next_report;
     if (E1000Model::TimePoint held; model.next_deadline(&held) && held < deadline) deadline = held;
+    if (options.fault_poll.count() > 0 && now + options.fault_poll < deadline)
+      deadline = now + options.fault_poll;
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count();
     if (ns < 0) ns = 0;
     timespec timeout{static_cast<time_t>(ns / 1'000'000'000),

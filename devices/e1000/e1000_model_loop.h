@@ -21,6 +21,9 @@ struct E1000LoopOptions {
   // Read end of the supervisor's lifeline pipe (-1: none): the loop ends
   // when every write end is closed (docs/fd-store.md), as the NVMe model's.
   int lifeline_fd = -1;
+  // With a device fault region: wake at least this often (0: only for work),
+  // so an arming takes effect on an idle device (devices/device_fault_reader.h).
+  std::chrono::milliseconds fault_poll{0};
 };
 
 // Runs until SIGTERM/SIGINT arrives on `signal_fd` (a signalfd); returns an

@@ -6,10 +6,10 @@
 // descriptors the frame is dropped at the device and counted in MPC, with
 // RXO raised, exactly as the card overruns: the wire is still drained, so a
 // flood costs the model reading time but never wedges it.
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "devices/e1000/e1000_model.h"
 #include "devices/e1000/ethernet_fcs.h"
@@ -25,6 +25,10 @@ uint32_t E1000Model::on_wire_readable(TimePoint now) {
     auto got = wire_.receive(std::span(rx_buffer_).first(kMaxRxFrameBytes - 4));
     if (!got.ok() || got.value() == 0) break;
     ++taken;
+    if (faults_.hung()) {
+      ++stats_.hung_dropped;  // device-hang: the wire is drained, nothing delivered
+      continue;
+    }
     receive_frame(std::span(rx_buffer_).first(got.value()), now);
   }
   interrupts_.poll(now);
@@ -99,13 +103,22 @@ void E1000Model::receive_frame(std::span<std::byte> frame, TimePoint now) {
     interrupts_.raise(icr::kRxOverrun, now);
     return;
   }
+  // failed-command on RX (device fault): this frame arrives with a CRC error
+  // (RDESC.ERRORS.CE, SDM §3.2.3.2), counted in CRCERRS (statistics, §13.7).
+  uint8_t injected = 0;
+  if (faults_.armed_with(abi::DeviceFault::kFailedCommand, abi::kE1000FailRx) &&
+      faults_.fire(abi::DeviceFault::kFailedCommand)) {
+    injected = rx_errors::kCrc;
+    add_stat(stats::kCrcerrs, 1);
+    ++stats_.rx_failed;
+  }
   size_t done = 0;
   for (uint32_t i = 0; i < needed; ++i) {
     auto* slot = reinterpret_cast<RxDescriptor*>(dma_.data() + ring.base + uint64_t{rdh_} * 16);
     const uint64_t addr = slot->buffer_addr;  // read once
     const size_t chunk = std::min<size_t>(buffer_bytes, length - done);
     const bool last = i + 1 == needed;
-    uint8_t errors = 0;
+    uint8_t errors = last ? injected : 0;
     uint16_t written = static_cast<uint16_t>(chunk);
     if (addr > dma_.size() || chunk > dma_.size() - addr) {
       // Refused: nothing is written outside the DMA region; the driver gets

@@ -17,7 +17,14 @@ void E1000Model::run_tx(TimePoint now) {
     if (tdt_ != tdh_) ++stats_.tx_ring_errors;  // work asked for on an unusable ring
     return;
   }
-  if (tdh_ == tdt_) return;
+  if (tdh_ == tdt_ || tx_held_) return;  // held: poll_timers() runs it when the time comes
+  uint32_t delay_ms = 0;
+  if (faults_.fire(abi::DeviceFault::kDelayedCommand, &delay_ms)) {
+    // delayed-command (device fault): these frames go out delay_ms late.
+    tx_held_ = true;
+    tx_hold_until_ = now + std::chrono::milliseconds(delay_ms);
+    return;
+  }
   bool wrote_back = false;
   while (tdh_ != tdt_) {
     auto* slot = reinterpret_cast<TxDescriptor*>(dma_.data() + ring.base + uint64_t{tdh_} * 16);
@@ -38,11 +45,26 @@ void E1000Model::run_tx(TimePoint now) {
     } else if (!tx_frame_bad_) {
       tx_frame_.insert(tx_frame_.end(), dma_.data() + addr, dma_.data() + addr + len);
     }
-    if ((desc.cmd & tx_cmd::kEndOfPacket) != 0) send_frame(now);
+    uint8_t status = tx_status::kDone;
+    if ((desc.cmd & tx_cmd::kEndOfPacket) != 0) {
+      if (!faults_.armed_with(abi::DeviceFault::kFailedCommand, abi::kE1000FailRx) &&
+          faults_.fire(abi::DeviceFault::kFailedCommand)) {
+        // failed-command (device fault): the frame is not transmitted and
+        // written back with EC (Excess Collisions, SDM §3.3.3.2), counted in
+        // ECOL (statistics, §13.7) as the card does after 16 collisions.
+        tx_frame_.clear();
+        tx_frame_bad_ = false;
+        status |= tx_status::kExcessCollisions;
+        add_stat(stats::kEcol, 1);
+        ++stats_.tx_failed;
+      } else {
+        send_frame(now);
+      }
+    }
     if ((desc.cmd & tx_cmd::kReportStatus) != 0) {
       // DD is the driver's signal that the buffer is free again: release, so
       // that everything above (the copy out of it) happens before.
-      std::atomic_ref<uint8_t>(slot->status).store(tx_status::kDone, std::memory_order_release);
+      std::atomic_ref<uint8_t>(slot->status).store(status, std::memory_order_release);
       wrote_back = true;
     }
     tdh_ = (tdh_ + 1) % ring.count;

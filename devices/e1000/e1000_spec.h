@@ -68,6 +68,7 @@ inline constexpr size_t rah(size_t n) {
 namespace stats {
 inline constexpr size_t kCrcerrs = 0x4000;  // CRC errors
 inline constexpr size_t kMpc = 0x4010;      // missed packets: no RX descriptor (ring full)
+inline constexpr size_t kEcol = 0x4018;     // excessive collisions (frames not sent)
 inline constexpr size_t kColc = 0x4028;     // collisions (always 0 on full duplex)
 inline constexpr size_t kRnbc = 0x40A0;     // receive no buffers
 inline constexpr size_t kRoc = 0x40AC;      // receive oversize
@@ -308,8 +309,9 @@ inline constexpr uint8_t kExtension = 1u << 5;       // DEXT: 0 = legacy descrip
 inline constexpr uint8_t kVlanEnable = 1u << 6;      // VLE
 inline constexpr uint8_t kDelayInterrupt = 1u << 7;  // IDE: delay TXDW by TIDV
 }  // namespace tx_cmd
-namespace tx_status {                      // §3.3.3.2
-inline constexpr uint8_t kDone = 1u << 0;  // DD
+namespace tx_status {                                  // §3.3.3.2
+inline constexpr uint8_t kDone = 1u << 0;              // DD
+inline constexpr uint8_t kExcessCollisions = 1u << 1;  // EC: not transmitted
 }  // namespace tx_status
 
 }  // namespace uldd::e1000

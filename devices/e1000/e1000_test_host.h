@@ -27,7 +27,7 @@ class E1000TestHost {
   static constexpr uint64_t kRxRing = 0x3000;    // IOVA of the RX ring
   static constexpr uint64_t kBuffers = 0x10000;  // packet buffers, 2 KiB each
 
-  E1000TestHost() {
+  explicit E1000TestHost(E1000ModelConfig config = {}) {
     bar_ = std::move(SharedMemory::create("e1000-bar", kBarSize).value());
     dma_ = std::move(SharedMemory::create("e1000-dma", kDmaBytes).value());
     irq_ = std::move(EventFd::create().value());
@@ -36,7 +36,8 @@ class E1000TestHost {
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
     wire_ = std::make_unique<FdWire>(std::move(FdWire::adopt(UniqueFd(sv[0])).value()));
     peer_ = UniqueFd(sv[1]);
-    auto model = E1000Model::create(bar_.bytes(), dma_.bytes(), *wire_, [this] { irq_.signal(); });
+    auto model = E1000Model::create(
+        bar_.bytes(), dma_.bytes(), *wire_, [this] { irq_.signal(); }, config);
     EXPECT_TRUE(model.ok()) << model.error().describe();
     model_ = std::move(model.value());
     auto dev = uio::EmulatedUio::attach(dup(bar_.fd()), dup(dma_.fd()), dup(irq_.fd()),

@@ -4,7 +4,6 @@
 #include "devices/nvme/nvme_controller.h"
 
 #include <algorithm>
-
 #include <atomic>
 
 #include "uio/emulated_uio.h"
@@ -50,6 +49,7 @@ NvmeController::NvmeController(std::span<std::byte> bar, std::span<std::byte> dm
       irq_(std::move(irq)),
       config_(std::move(config)),
       blocks_(store.size() >> config_.lba_shift),
+      faults_(config_.device_faults),
       prp_(dma) {
   power_on_reset();
 }
@@ -105,6 +105,7 @@ void NvmeController::controller_reset() {
   features_ = Features{};
   fatal_reason_ = nullptr;
   set_csts(0);
+  faults_.end_hang();  // device-hang holds until the driver resets the controller
 }
 
 void NvmeController::handle_cc() {
@@ -204,7 +205,13 @@ bool NvmeController::handle_doorbells() {
 
 void NvmeController::poll(TimePoint now) {
   last_poll_ = now;
-  handle_cc();
+  faults_.refresh();
+  handle_cc();  // CC.EN 1 -> 0 also ends a device-hang
+  if (faults_.take_spurious()) {
+    ++stats_.interrupts;  // nothing posted, nothing pending: a spurious interrupt
+    irq_(1u);
+  }
+  if (faults_.hung()) return;  // device-hang: no doorbell, command or interrupt until reset
   if (!ready() || fatal()) return;
   handle_interrupt_masks();
   if (!handle_doorbells()) return;
@@ -248,15 +255,21 @@ void NvmeController::execute(SubmissionQueue& sq, CompletionQueue& cq, TimePoint
     cqe.status = r.status;
     cqe.dw0 = r.dw0;
   } else {
-    cqe.status = execute_io(cmd);
+    uint32_t arg = 0;
+    if (faults_.fire(abi::DeviceFault::kFailedCommand, &arg))
+      cqe.status = status::make(static_cast<uint8_t>((arg >> 8) & 7), static_cast<uint8_t>(arg));
+    else
+      cqe.status = execute_io(cmd);
     ready += config_.io_latency;
+    if (faults_.fire(abi::DeviceFault::kDelayedCommand, &arg))
+      ready += std::chrono::milliseconds(arg);
     if (config_.max_iops > 0) {
       // IOPS model: the media serves one command per 1/max_iops seconds, so
       // completions are spaced at least that far apart (a queue builds up
       // behind a slow device as it would behind a real one).
       ready = std::max(ready, next_io_completion_);
-      next_io_completion_ =
-          ready + std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(1'000'000'000 / config_.max_iops));
+      next_io_completion_ = ready + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::nanoseconds(1'000'000'000 / config_.max_iops));
     }
   }
   if (cqe.status != 0) ++stats_.errors;
@@ -281,12 +294,14 @@ void NvmeController::update_interrupts(TimePoint now) {
   uint32_t fire = pending_vectors_ & ~interrupt_mask_;
   if (fire == 0) return;
   pending_vectors_ &= ~fire;
+  // lost-interrupt: the entries are posted, the interrupt for them never comes.
+  if (faults_.fire(abi::DeviceFault::kLostInterrupt)) return;
   ++stats_.interrupts;
   irq_(fire);
 }
 
 bool NvmeController::next_deadline(TimePoint* when) const {
-  if (!ready() || fatal()) return false;
+  if (!ready() || fatal() || faults_.hung()) return false;
   bool any = false;
   auto consider = [&](TimePoint t) {
     if (!any || t < *when) *when = t;

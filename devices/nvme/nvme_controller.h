@@ -19,7 +19,9 @@
 #include <span>
 #include <string>
 
+#include "abi/device_fault.h"
 #include "common/result.h"
+#include "devices/device_fault_reader.h"
 #include "devices/nvme/backing_store.h"
 #include "devices/nvme/completion_queue.h"
 #include "devices/nvme/nvme_spec.h"
@@ -34,6 +36,9 @@ struct NvmeControllerConfig {
   uint32_t lba_shift = 9;                   // logical block size 2^lba_shift (9 or 12)
   std::chrono::microseconds io_latency{0};  // added before an I/O completion is posted
   uint32_t max_iops = 0;  // I/O completions per second at most, spaced evenly; 0 = no limit
+  // The supervisor's device faults (abi/device_fault.h), read at every poll();
+  // null = none. Must outlive the controller.
+  abi::DeviceFaultRegion* device_faults = nullptr;
 };
 
 struct NvmeControllerStats {
@@ -157,6 +162,7 @@ class NvmeController {
   uint32_t cc_ = 0;    // last CC value acted upon
   uint32_t csts_ = 0;  // what the model last wrote to CSTS
   const char* fatal_reason_ = nullptr;
+  hw::DeviceFaultReader faults_;  // the supervisor's device faults (config_.device_faults)
   uint32_t interrupt_mask_ = 0;   // INTMS/INTMC state, one bit per vector
   uint32_t pending_vectors_ = 0;  // due but not yet raised (e.g. masked)
   bool aer_outstanding_ = false;  // an Asynchronous Event Request is parked
@@ -166,7 +172,7 @@ class NvmeController {
   PrpMapper prp_;
   NvmeControllerStats stats_;
   TimePoint next_io_completion_{};  // IOPS model: earliest time the next I/O may complete
-  TimePoint last_poll_{};  // `now` of the latest poll(): when CQ heads were last read
+  TimePoint last_poll_{};           // `now` of the latest poll(): when CQ heads were last read
   alignas(8) std::byte scratch_[kPageSize];  // Identify data and DSM range lists
 };
 

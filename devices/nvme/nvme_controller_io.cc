@@ -60,10 +60,13 @@ uint16_t NvmeController::read_write(const SubmissionEntry& cmd, bool is_write) {
   if (uint16_t st = prp_.map(cmd.prp1, cmd.prp2, bytes); st != 0) return st;
   uint64_t offset = slba << config_.lba_shift;
   if (!is_write) {
+    // media-error (device fault): blocks in the armed range read as unrecoverable.
+    if (faults_.media_error(slba, nlb)) return media(status::kUnrecoveredReadError);
     if (!store_.read(offset, prp_.segments()).ok()) return media(status::kUnrecoveredReadError);
     return 0;
   }
   if (!store_.write(offset, prp_.segments()).ok()) return media(status::kWriteFault);
+  faults_.media_written(slba, nlb);  // written blocks are remapped: they read again
   // Force Unit Access, or no volatile write cache: durable before completion.
   if ((cmd.cdw12 & kFua) != 0 || !features_.write_cache) {
     if (!store_.flush().ok()) return media(status::kWriteFault);

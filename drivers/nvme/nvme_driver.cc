@@ -182,6 +182,21 @@ size_t NvmeDriver::reap(std::span<abi::BlockDescriptor> out) {
     from_device += got;
   }
   if (!queues_.empty()) reap_cursor_ = (reap_cursor_ + 1) % queues_.size();
+#ifdef ULDD_NVME_CORRUPT_EVERY_NTH_READ
+  // Deliberately broken test build only (uldd-nvme-driver-corrupting, for the
+  // fault campaigns' must-fail test): flips one byte, 100 bytes past the
+  // middle, of every Nth successful read (len >= 512) before the shim sees it.
+  static uint64_t reads_seen = 0;
+  for (size_t i = n - from_device; i < n; ++i) {
+    const abi::BlockDescriptor& d = out[i];
+    if (d.op != static_cast<uint16_t>(abi::BlockOp::kRead) ||
+        d.status != static_cast<uint16_t>(abi::BlockStatus::kOk) || d.len == 0 ||
+        d.iova + d.len > dev_.dma().size())
+      continue;
+    if (++reads_seen % ULDD_NVME_CORRUPT_EVERY_NTH_READ == 0)
+      dev_.dma().base()[d.iova + d.len / 2 + 100] ^= std::byte{0xff};
+  }
+#endif
 
   bool consumed = false;
   for (const NvmeIoQueue& q : queues_) consumed = consumed || q.cq_dirty();

@@ -187,6 +187,66 @@ read_back_ok || fail "data differs after inject"
 log "inject sigkill: recovered; events: $(wc -l <"$E2E_TMP/events.txt") lines"
 expect_status 2 "inject of an unknown fault type" ctl inject disk0 no-such-fault
 
+# ---- a device fault: media-error in the model, repaired by a write -------------------
+# Blocks 8..15 (512 bytes each) = the second 4 KiB of the disk.
+ctl inject disk0 media-error lba=8 count=8 >"$E2E_TMP/out" || fail "inject disk0 media-error"
+grep -q "media-error (lba=8 count=8) armed" "$E2E_TMP/out" || fail "media-error detail: $(cat "$E2E_TMP/out")"
+read_4k() { dd if="$FUSE_FILE" of=/dev/null bs=4k count=1 skip="$1" iflag=direct status=none 2>/dev/null; }
+media_read_fails() { ! read_4k 1; }
+# The model takes the arming within its fault poll interval (50 ms).
+wait_until "a read of blocks 8..15 failing with the media error" media_read_fails
+read_4k 2 || fail "a read next to the media-error range failed"
+media_read_fails || fail "the media error did not persist"
+dd if="$E2E_TMP/data.bin" of="$FUSE_FILE" bs=4k count=1 skip=1 seek=1 oflag=direct conv=notrunc \
+  status=none || fail "rewrite of the media-error range"
+read_4k 1 || fail "the media-error range still fails after it was rewritten"
+read_back_ok || fail "data differs after the media-error range was rewritten"
+expect_status 2 "a media-error without lba" ctl inject disk0 media-error count=1
+log "inject media-error: reads of the range failed, a write repaired it"
+
+# ---- a ring corruption by the supervisor: an impossible completion tail --------------
+pid=$(driver_pid)
+ctl inject disk0 corrupt-ring ring=completion field=index bit=20 >"$E2E_TMP/out" ||
+  fail "inject disk0 corrupt-ring"
+grep -q "completion ring producer tail: bit 20 flipped" "$E2E_TMP/out" || fail "corrupt-ring detail: $(cat "$E2E_TMP/out")"
+# The next request wakes the shim, which finds the tail impossible: the driver
+# is replaced and the request served by the new one.
+read_back_ok || fail "data differs after the ring corruption"
+wait_until "a new serving driver after corrupt-ring" serving_with_new_driver "$pid"
+log "inject corrupt-ring: the driver was replaced, data intact"
+
+# ---- a checkpoint corruption: the next restart may not resume warm --------------------
+refused_before=$(ctl --json status disk0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["warm_refused"])') ||
+  fail "status before corrupt-checkpoint"
+pid=$(driver_pid)
+ctl inject disk0 corrupt-checkpoint seed=7 >"$E2E_TMP/out" || fail "inject disk0 corrupt-checkpoint"
+grep -q "payload bit .* flipped" "$E2E_TMP/out" || fail "corrupt-checkpoint detail: $(cat "$E2E_TMP/out")"
+ctl inject disk0 sigkill >/dev/null || fail "inject sigkill after corrupt-checkpoint"
+wait_until "a new serving driver after corrupt-checkpoint + sigkill" serving_with_new_driver "$pid"
+state=$(ctl --json status disk0) || fail "status after corrupt-checkpoint"
+json_check "$state" 'd["warm_refused"] > int(a[0])' "$refused_before" ||
+  fail "the damaged checkpoint was not refused: $state"
+read_back_ok || fail "data differs after the cold restart"
+log "inject corrupt-checkpoint: warm resume refused, cold restart, data intact"
+
+# ---- SWIFI through ptrace: a bad rip crashes the driver; jmp $ hangs it ---------------
+pid=$(driver_pid)
+ctl inject disk0 swifi-register reg=rip bit=62 at=0 >"$E2E_TMP/out" || fail "inject disk0 swifi-register"
+grep -q "rip bit 62" "$E2E_TMP/out" || fail "swifi-register detail: $(cat "$E2E_TMP/out")"
+wait_until "a new serving driver after swifi-register rip" serving_with_new_driver "$pid"
+read_back_ok || fail "data differs after the SWIFI crash"
+log "inject swifi-register rip bit 62: crashed, restarted, data intact ($(cat "$E2E_TMP/out"))"
+hung_before=$(ctl --json status disk0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["faults_by_cause"].get("hung", 0))') ||
+  fail "status before busy-loop"
+pid=$(driver_pid)
+ctl inject disk0 busy-loop at=0 >"$E2E_TMP/out" || fail "inject disk0 busy-loop"
+wait_until "a new serving driver after busy-loop" serving_with_new_driver "$pid"
+state=$(ctl --json status disk0) || fail "status after busy-loop"
+json_check "$state" 'd["faults_by_cause"].get("hung", 0) > int(a[0])' "$hung_before" ||
+  fail "busy-loop was not seen as a hang: $state"
+read_back_ok || fail "data differs after the busy-loop hang"
+log "inject busy-loop: declared hung, restarted, data intact"
+
 # ---- events --count 2 --json while the driver is killed -----------------------------
 "$CTL" --address "$BUS_ADDRESS" --json events --count 2 --timeout 120 >"$E2E_TMP/events.json" 2>"$E2E_TMP/events.err" &
 follower=$!

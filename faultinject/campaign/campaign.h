@@ -1,0 +1,71 @@
+// Campaign: a fault-injection campaign as written in a campaign file
+// (faultinject/campaigns/README.md): which devices to run, which faults to
+// inject how often, which verified workload to run meanwhile, and which
+// invariants must hold at the end. parse_campaign turns the TOML text into
+// this struct or refuses it with "file:line:column: reason", as the
+// supervisor configuration and the policy files do; nothing half-parsed is
+// used. The schedule (fault_schedule.h) and the runner read only this.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace uldd::campaign {
+
+struct CampaignDevice {
+  std::string name;                   // "disk0"; [a-z0-9_-]{1,15}, unique
+  std::string kind;                   // "disk" (the runner also knows "nic" by name only)
+  std::filesystem::path driver;       // driver executable; empty = the bin dir's default
+  std::filesystem::path policy;       // restart policy file; empty = built-in default
+  uint64_t size_bytes = 64ull << 20;  // disk size, multiple of 4096
+};
+
+struct CampaignFault {
+  std::string type;                           // InjectFault type string ("sigkill", ...)
+  uint32_t weight = 1;                        // relative frequency, 1..1000000
+  std::map<std::string, std::string> params;  // passed to InjectFault ("$seed": see README)
+  std::vector<std::string> devices;           // where it may be injected; empty = every device
+  std::string where;                          // "file:line:column" of `type`, for later errors
+};
+
+struct DiskWorkload {
+  std::string name;            // "" = none, "verified-writer"
+  uint32_t blocks = 2048;      // blocks written and verified, from offset 0
+  uint32_t block_size = 4096;  // bytes, multiple of 4096, <= 1 MiB
+};
+
+struct Invariants {
+  uint64_t lost_writes = 0;             // at most this many acknowledged writes missing
+  uint64_t corrupted = 0;               // at most this many blocks with wrong bytes
+  uint64_t io_errors = 0;               // at most this many I/O errors seen by the workload
+  bool supervisor_survives = true;      // the supervisor must outlive the campaign
+  double min_recovered_percent = 99.9;  // of faults that had an effect, recovered warm or cold
+};
+
+struct Campaign {
+  std::filesystem::path file;  // where it was read from (relative paths resolve against it)
+  std::string name;
+  uint64_t seed = 1;
+  uint32_t faults = 0;          // number of faults; or
+  uint32_t duration_s = 0;      // faults until this many seconds are scheduled
+  uint32_t interval_ms = 1000;  // mean gap between faults
+  uint32_t settle_ms = 2000;    // window after a fault in which a recovery counts as its effect
+  std::vector<CampaignDevice> devices;
+  std::vector<CampaignFault> fault_kinds;
+  DiskWorkload disk_workload;
+  std::string nic_workload;  // "" or "udp-echo" (not run yet)
+  Invariants invariants;
+};
+
+// Parses campaign TOML. `source` names it in messages and is the base of
+// relative paths (driver, policy). Errors: "source:line:column: reason".
+Result<Campaign> parse_campaign(std::string_view text, const std::string& source);
+Result<Campaign> load_campaign_file(const std::filesystem::path& path);
+
+}  // namespace uldd::campaign

@@ -1,0 +1,109 @@
+# Helpers of the campaign tests: a scratch directory, campaign files written
+# for the test, uldd-campaign run with a bound, report checks with python3
+# (json + jsonschema against report.schema.json), and a check that a run left
+# nothing behind (no supervisor, driver, model, dbus-daemon, mount or temp dir).
+set -euo pipefail
+
+BIN_DIR=${ULDD_BIN_DIR:?ULDD_BIN_DIR must point at the build tree bin/ directory}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCHEMA="$HERE/../report.schema.json"
+CAMPAIGN="$BIN_DIR/uldd-campaign"
+T=""
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+fail() { log "FAIL: $*"; exit 1; }
+
+campaign_setup() {
+  [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+  [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+  for t in dbus-daemon python3; do command -v "$t" >/dev/null || fail "missing tool $t"; done
+  python3 -c 'import jsonschema' 2>/dev/null || fail "missing python3-jsonschema (scripts/bootstrap.sh)"
+  [ -x "$CAMPAIGN" ] || fail "no $CAMPAIGN (build the uldd-campaign target)"
+  T=$(mktemp -d /tmp/uldd-campaign-test.XXXXXX)
+  mkdir -p "$T/policies"
+  cp "$HERE/../../campaigns/policies/campaign.toml" "$T/policies/campaign.toml"
+  trap campaign_cleanup EXIT
+}
+
+campaign_cleanup() {
+  local status=$?
+  [ -n "$T" ] && rm -rf "$T"
+  exit $status
+}
+
+# run_campaign WANT_EXIT DESC ARGS...: uldd-campaign with a time bound; its
+# output in $T/out.
+run_campaign() {
+  local want=$1 desc=$2 got=0
+  shift 2
+  timeout --signal=INT --kill-after=20 150 "$CAMPAIGN" "$@" >"$T/out" 2>&1 || got=$?
+  cat "$T/out" >&2
+  [ "$got" = "$want" ] || fail "$desc: exit status $got, expected $want"
+}
+
+# report_check FILE PYTHON-EXPRESSION [ARGS...]: the expression over `r` (the
+# report) and `a` (the extra arguments) holds.
+report_check() {
+  local file=$1 expr=$2
+  shift 2
+  python3 - "$file" "$expr" "$@" <<'PY' || fail "report check failed: $expr"
+import json, sys
+r = json.load(open(sys.argv[1])); a = sys.argv[3:]
+ok = eval(sys.argv[2])
+if not ok:
+    print("report check false:", sys.argv[2], file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+}
+
+# The report is valid against the schema.
+report_validates() {
+  python3 - "$SCHEMA" "$1" <<'PY' || fail "$1 does not validate against report.schema.json"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1])); report = json.load(open(sys.argv[2]))
+jsonschema.Draft202012Validator.check_schema(schema)
+errors = list(jsonschema.Draft202012Validator(schema).iter_errors(report))
+for e in errors[:5]:
+    print("schema:", list(e.absolute_path), e.message, file=sys.stderr)
+sys.exit(1 if errors else 0)
+PY
+}
+
+# Nothing of a run is left: no process started from a campaign directory, no
+# mount below one, no campaign temp dir.
+nothing_left() {
+  if grep -q " /tmp/uldd-campaign\.[A-Za-z0-9]*/" /proc/mounts; then fail "mount left behind"; fi
+  if pgrep -f "uldd-campaign\.[A-Za-z0-9]{6}/" >/dev/null; then
+    pgrep -af "uldd-campaign\.[A-Za-z0-9]{6}/" >&2
+    fail "process left behind"
+  fi
+  # Drivers and device models of this build dir orphaned (a killed
+  # supervisor's): the runner must have ended them.
+  local p
+  for p in $(pgrep -f "^$BIN_DIR/uldd-(nvme-driver|hw) " || true); do
+    if [ "$(ps -o ppid= -p "$p" | tr -d ' ')" = 1 ] && [ "$(ps -o stat= -p "$p")" != Z ]; then
+      ps -o pid,ppid,stat,lstart,cmd -p "$p" >&2
+      fail "orphaned driver or device model left behind (pid $p)"
+    fi
+  done
+  local d
+  for d in /tmp/uldd-campaign.??????; do
+    [ -e "$d" ] && fail "temp dir $d left behind"  # the tests run serially
+  done
+  return 0
+}
+
+# write_disk_campaign FILE NAME FAULTS "TYPES" [DRIVER]: a short disk campaign
+# of equal-weight process faults.
+write_disk_campaign() {
+  local file=$1 name=$2 faults=$3 types=$4 driver=${5:-}
+  {
+    printf '[campaign]\nname = "%s"\nseed = 11\nfaults = %s\ninterval_ms = 400\nsettle_ms = 2000\n\n' "$name" "$faults"
+    printf '[[device]]\nname = "disk0"\nkind = "disk"\nsize = "32MiB"\npolicy = "policies/campaign.toml"\n'
+    [ -z "$driver" ] || printf 'driver = "%s"\n' "$driver"
+    local t
+    for t in $types; do printf '\n[[fault]]\ntype = "%s"\n' "$t"; done
+    printf '\n[workload]\ndisk = "verified-writer"\nblocks = 2048\nblock_size = 4096\n'
+    printf '\n[invariants]\nlost_writes = 0\ncorrupted = 0\nio_errors = 0\nsupervisor_survives = true\nmin_recovered_percent = 99.9\n'
+  } >"$file"
+}
