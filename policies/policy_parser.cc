@@ -30,7 +30,8 @@ constexpr std::array<std::string_view, 4> kRestartKeys = {"mode", "delay", "inte
 constexpr std::array<std::string_view, 5> kBackoffKeys = {"initial", "multiplier", "max", "jitter",
                                                           "stable_after"};
 constexpr std::array<std::string_view, 3> kExhaustedKeys = {"action", "hook", "exit_code"};
-constexpr std::array<std::string_view, 2> kHeartbeatKeys = {"interval", "timeout"};
+constexpr std::array<std::string_view, 3> kHeartbeatKeys = {"interval", "timeout",
+                                                            "request_timeout"};
 constexpr std::array<std::string_view, 4> kRecoveryKeys = {"mode", "inflight", "nic_tx_inflight",
                                                            "hot_standby"};
 constexpr std::array<std::string_view, 4> kLimitsKeys = {"memory", "cpu", "open_files",
@@ -141,6 +142,11 @@ Status parse_heartbeat(const PolicyTableReader& r, RestartPolicy& p) {
   ULDD_TRY(r.check_keys(kHeartbeatKeys));
   ULDD_TRY(r.read_duration("interval", 1ms, 60s, p.heartbeat_interval));
   ULDD_TRY(r.read_duration("timeout", 2ms, 10min, p.heartbeat_timeout));
+  ULDD_TRY(r.read_duration("request_timeout", 0ms, 1h, p.request_timeout));
+  if (p.request_timeout != 0ms && p.request_timeout < 100ms)
+    return r.error("request_timeout", "heartbeat 'request_timeout' (" +
+                                          format_duration(p.request_timeout) +
+                                          ") must be \"0s\" (never) or at least 100ms");
   // A timeout at or below the interval declares a healthy driver hung between
   // two of its own beats.
   if (p.heartbeat_timeout <= p.heartbeat_interval) {

@@ -94,6 +94,11 @@ struct RestartPolicy {
   std::chrono::milliseconds heartbeat_interval{50};  // how often the driver bumps it, 1ms..60s
   std::chrono::milliseconds heartbeat_timeout{
       250};  // silent this long => hung; > interval, <= 10min
+  // A disk request handed to the driver and not completed this long => the
+  // driver is stuck (a lost completion, a hung device) although it beats:
+  // killed and restarted COLD (a reset is what ends a device hang).
+  // 0 = never; else 100ms..1h. Like Linux's nvme io_timeout (30 s).
+  std::chrono::milliseconds request_timeout{30000};
 
   // [recovery]
   RecoveryMode recovery = RecoveryMode::kWarm;

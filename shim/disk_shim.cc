@@ -1,13 +1,12 @@
 #include "shim/disk_shim.h"
 
 #include <poll.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 #include <future>
 #include <memory>
-#include <cstring>
-
-#include <spdlog/spdlog.h>
 
 namespace uldd::shim {
 
@@ -19,9 +18,13 @@ DiskShim::DiskShim(DiskShimOptions options, std::unique_ptr<DriverPort> port)
     : options_(std::move(options)),
       port_(std::move(port)),
       table_(options_.buffer_count),
-      reap_batch_(256) {}
+      reap_batch_(256) {
+  set_request_timeout(options_.request_timeout);
+}
 
-DiskShim::~DiskShim() { stop(); }
+DiskShim::~DiskShim() {
+  stop();
+}
 
 Status DiskShim::start() {
   auto wake = EventFd::create();
@@ -64,7 +67,8 @@ void DiskShim::enqueue(std::unique_ptr<Request> r) {
   const uint64_t sector = abi::kSectorSize;
   if (r->op != BlockOp::kFlush) {
     if (r->offset % sector != 0 || r->len % sector != 0) {
-      refuse(std::move(r), BlockStatus::kInvalid, "refused: offset or length not a multiple of the sector");
+      refuse(std::move(r), BlockStatus::kInvalid,
+             "refused: offset or length not a multiple of the sector");
       return;
     }
     if (r->len == 0) {
@@ -108,7 +112,9 @@ bool DiskShim::issue() {
   uint32_t n = 0;
   // What a dead predecessor had, first and in its original order.
   while (n < space && !resend_.empty()) {
-    BlockDescriptor d = table_.entry_for_tag(resend_.front()).sent;
+    InFlightEntry& resent = table_.entry_for_tag(resend_.front());
+    resent.handed_at = std::chrono::steady_clock::now();
+    BlockDescriptor d = resent.sent;
     d.flags = resend_flags_;
     resend_.pop_front();
     port_->stage(n++, d);
@@ -133,6 +139,7 @@ bool DiskShim::issue() {
     e.part_offset = r->issued;
     e.sent = d;
     e.issue_seq = issue_seq_++;
+    e.handed_at = std::chrono::steady_clock::now();
     r->issued += d.len;
     ++r->parts_outstanding;
     if (r->issued >= r->len) {
@@ -157,10 +164,12 @@ bool DiskShim::harvest() {
       // Unknown, stale, duplicate or altered: drop it, never touch a buffer.
       uint64_t v = stats_.protocol_violations.fetch_add(1, std::memory_order_relaxed);
       if (v < 10)
-        spdlog::warn("{}: dropped completion tag={:#x} op={} len={} lba={}: matches nothing in flight",
-                     options_.device_name, c.tag, c.op, c.len, c.lba);
-      report_driver_fault(fmt::format("completion tag={:#x} op={} len={} lba={} matches nothing in flight",
-                                      c.tag, c.op, c.len, c.lba));
+        spdlog::warn(
+            "{}: dropped completion tag={:#x} op={} len={} lba={}: matches nothing in flight",
+            options_.device_name, c.tag, c.op, c.len, c.lba);
+      report_driver_fault(
+          fmt::format("completion tag={:#x} op={} len={} lba={} matches nothing in flight", c.tag,
+                      c.op, c.len, c.lba));
       continue;
     }
     if (awaiting_first_completion_) {
@@ -185,7 +194,8 @@ bool DiskShim::harvest() {
   if (n > 0) stats_.descriptors_in_flight.store(table_.in_use(), std::memory_order_relaxed);
   if (port_->protocol_violated()) {
     stats_.protocol_violations.fetch_add(1, std::memory_order_relaxed);
-    report_driver_fault("impossible ring index (the driver claims more than was published or released)");
+    report_driver_fault(
+        "impossible ring index (the driver claims more than was published or released)");
   }
   return n > 0;
 }
@@ -241,12 +251,14 @@ void DiskShim::note_error(const Request& r, BlockStatus status, const char* reas
   const auto op = static_cast<size_t>(r.op);
   spdlog::warn("{}: {} offset={} len={} completed with status {}: {} ({} error(s) so far{})",
                options_.device_name, op < std::size(kOps) ? kOps[op] : "op?", r.offset, r.len,
-               static_cast<unsigned>(status), reason, n, n > kLoggedEach ? ", 1 in 1000 logged" : "");
+               static_cast<unsigned>(status), reason, n,
+               n > kLoggedEach ? ", 1 in 1000 logged" : "");
 }
 
 void DiskShim::run() {
   while (!stop_requested_.load(std::memory_order_acquire)) {
     run_commands();
+    check_request_timeouts();  // also under load: other requests may flow past a stuck one
     bool progress = take_incoming();
     progress |= harvest();
     progress |= issue();
@@ -277,7 +289,40 @@ void DiskShim::run() {
   }
 }
 
-void DiskShim::hold() { held_.store(true, std::memory_order_release); }
+void DiskShim::check_request_timeouts() {
+  const std::chrono::milliseconds timeout(request_timeout_ms_.load(std::memory_order_relaxed));
+  if (timeout.count() <= 0 || fault_reported_ || held_.load(std::memory_order_acquire)) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_timeout_check_) return;
+  // A scan of the table costs O(buffers); a tenth of the timeout (at least
+  // 10 ms) between scans keeps it off the I/O path and late by at most 10%.
+  next_timeout_check_ = now + std::max(timeout / 10, std::chrono::milliseconds(10));
+  const InFlightEntry* oldest = nullptr;
+  for (uint32_t slot = 0; slot < table_.capacity(); ++slot) {
+    const InFlightEntry& e = table_.entry_for_tag(slot);
+    if (e.request == nullptr || e.handed_at == std::chrono::steady_clock::time_point{}) continue;
+    if (oldest == nullptr || e.handed_at < oldest->handed_at) oldest = &e;
+  }
+  if (oldest == nullptr || now - oldest->handed_at < timeout) return;
+  const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - oldest->handed_at);
+  std::string reason = fmt::format(
+      "request tag={:#x} op={} lba={} len={} given to the driver {} ms ago is not completed "
+      "(request_timeout {} ms): lost completion or hung device",
+      oldest->sent.tag, oldest->sent.op, oldest->sent.lba, oldest->sent.len, age.count(),
+      timeout.count());
+  fault_reported_ = true;
+  stats_.request_timeouts.fetch_add(1, std::memory_order_relaxed);
+  spdlog::error("{}: {}", options_.device_name, reason);
+  if (options_.on_request_timeout) {
+    options_.on_request_timeout(reason);
+  } else if (options_.on_driver_fault) {
+    options_.on_driver_fault(reason);
+  }
+}
+
+void DiskShim::hold() {
+  held_.store(true, std::memory_order_release);
+}
 
 void DiskShim::run_commands() {
   std::deque<std::function<void()>> commands;
@@ -348,10 +393,14 @@ uint32_t DiskShim::prepare_restart(ResendMode mode) {
     }
   } else {
     resend_.assign(tags.begin(), tags.end());
+    // The successor's clock starts now, not when the dead driver got them.
+    const auto now = std::chrono::steady_clock::now();
+    for (uint32_t tag : tags) table_.entry_for_tag(tag).handed_at = now;
     resend_flags_ = mode == ResendMode::kAdopt ? abi::kBlockFlagAdopt : 0;
     queued = static_cast<uint32_t>(tags.size());
   }
-  stats_.quarantined.store(static_cast<uint32_t>(quarantined_tags_.size()), std::memory_order_relaxed);
+  stats_.quarantined.store(static_cast<uint32_t>(quarantined_tags_.size()),
+                           std::memory_order_relaxed);
   stats_.descriptors_in_flight.store(table_.in_use(), std::memory_order_relaxed);
   stats_.restarts.fetch_add(1, std::memory_order_relaxed);
   stats_.first_completion_after_restart_ns.store(0, std::memory_order_relaxed);

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -42,15 +43,23 @@ namespace uldd::shim {
 struct DiskShimOptions {
   std::string device_name;
   uint64_t size_bytes = 0;
-  uint32_t max_transfer = 0;      // bytes per descriptor; each DMA buffer is this big
+  uint32_t max_transfer = 0;         // bytes per descriptor; each DMA buffer is this big
   std::byte* buffer_area = nullptr;  // the shim's mapping of the DMA buffer area
-  uint64_t buffer_area_iova = 0;  // IOVA of buffer_area[0]
-  uint32_t buffer_count = 0;      // DMA buffers = in-flight slots (<= 65536)
-  uint32_t queue_limit = 1024;    // frontend requests accepted before callers block
+  uint64_t buffer_area_iova = 0;     // IOVA of buffer_area[0]
+  uint32_t buffer_count = 0;         // DMA buffers = in-flight slots (<= 65536)
+  uint32_t queue_limit = 1024;       // frontend requests accepted before callers block
   // Called once, on the shim's thread, the first time the driver breaks the
   // protocol (impossible ring index, or a completion that matches nothing in
   // flight): a driver fault for the supervisor to act on. May be empty.
   std::function<void(const std::string& reason)> on_driver_fault;
+  // The request-timeout watch (policy [heartbeat] request_timeout): a
+  // descriptor the driver was given and has not completed this long means a
+  // stuck driver or device although the driver beats (lost completion,
+  // device hang). 0 = no watch. Changeable with set_request_timeout().
+  std::chrono::milliseconds request_timeout{0};
+  // Called once, on the shim's thread, when the watch fires (as
+  // on_driver_fault; re-armed by restart()). May be empty.
+  std::function<void(const std::string& reason)> on_request_timeout;
 };
 
 // Counters, readable from any thread while the shim runs.
@@ -64,17 +73,18 @@ enum class ResendMode {
 struct DiskShimStats {
   std::atomic<uint64_t> reads{0}, writes{0}, flushes{0};
   std::atomic<uint64_t> read_bytes{0}, write_bytes{0};
-  std::atomic<uint64_t> descriptors{0};          // descriptors handed to the driver
+  std::atomic<uint64_t> descriptors{0};  // descriptors handed to the driver
   // Requests completed with an error, whatever the path (refused by
   // enqueue, failed by the device, failed on restart or stop); each is also
   // logged with its reason (DiskShim::note_error).
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> protocol_violations{0};  // completions that matched nothing we sent
+  std::atomic<uint64_t> request_timeouts{0};     // times the request-timeout watch fired
   std::atomic<uint32_t> requests_open{0};        // accepted, not yet completed
   std::atomic<uint32_t> descriptors_in_flight{0};
-  std::atomic<uint64_t> restarts{0};             // restart() calls
-  std::atomic<uint64_t> resent{0};               // descriptors re-sent to a successor
-  std::atomic<uint64_t> failed_on_restart{0};    // requests failed by ResendMode::kFail
+  std::atomic<uint64_t> restarts{0};           // restart() calls
+  std::atomic<uint64_t> resent{0};             // descriptors re-sent to a successor
+  std::atomic<uint64_t> failed_on_restart{0};  // requests failed by ResendMode::kFail
   std::atomic<uint32_t> quarantined{0};  // buffer slots of failed requests awaiting a device reset
   // steady_clock nanoseconds of the first completion after the latest
   // restart(); 0 until it happens (downtime = this - time of death).
@@ -85,9 +95,9 @@ struct Request {
   abi::BlockOp op = abi::BlockOp::kRead;
   uint64_t offset = 0;
   uint64_t len = 0;
-  std::byte* data = nullptr;       // read: destination; write: source (not written)
+  std::byte* data = nullptr;  // read: destination; write: source (not written)
   BlockDone done;
-  uint64_t issued = 0;             // bytes handed to the driver so far
+  uint64_t issued = 0;  // bytes handed to the driver so far
   bool fully_issued = false;
   uint32_t parts_outstanding = 0;
   abi::BlockStatus status = abi::BlockStatus::kOk;
@@ -122,6 +132,10 @@ class DiskShim final : public BlockClient {
   // The supervisor calls this once a cold successor runs (it reset the
   // controller, which aborts every command): the slots are used again.
   void release_quarantine();
+  // A reloaded policy's request_timeout (0 = no watch); any thread.
+  void set_request_timeout(std::chrono::milliseconds timeout) {
+    request_timeout_ms_.store(timeout.count(), std::memory_order_relaxed);
+  }
   bool held() const { return held_.load(std::memory_order_acquire); }
 
   const DiskShimStats& stats() const { return stats_; }
@@ -140,6 +154,8 @@ class DiskShim final : public BlockClient {
   void note_error(const Request& request, abi::BlockStatus status, const char* reason);
   void fail_all_open();
   void report_driver_fault(const std::string& reason);
+  // The request-timeout watch, at most every few ms of the shim's loop.
+  void check_request_timeouts();
   uint32_t prepare_restart(ResendMode mode);
   void run_commands();
   std::byte* buffer(uint32_t slot) const {
@@ -154,22 +170,24 @@ class DiskShim final : public BlockClient {
   std::mutex mutex_;
   std::condition_variable space_cv_;
   std::deque<Request*> incoming_;
-  uint32_t accepted_ = 0;         // requests accepted and not completed
+  uint32_t accepted_ = 0;  // requests accepted and not completed
   bool sleeping_ = false;
   bool stopping_ = false;
   EventFd incoming_wake_;
   std::deque<std::function<void()>> commands_;  // run on the shim's thread (restart())
 
   // The shim thread's own.
-  std::deque<Request*> pending_;  // accepted, not fully issued, in arrival order
-  std::deque<uint32_t> resend_;   // tags to hand to a successor driver before pending_
-  uint32_t resend_flags_ = 0;     // kBlockFlagAdopt while resending to a warm successor
+  std::deque<Request*> pending_;            // accepted, not fully issued, in arrival order
+  std::deque<uint32_t> resend_;             // tags to hand to a successor driver before pending_
+  uint32_t resend_flags_ = 0;               // kBlockFlagAdopt while resending to a warm successor
   std::vector<uint32_t> quarantined_tags_;  // failed by kFail, slots not yet reusable
   bool awaiting_first_completion_ = false;
   InFlightTable table_;
   std::vector<abi::BlockDescriptor> reap_batch_;
   uint64_t issue_seq_ = 0;
   bool fault_reported_ = false;
+  std::atomic<int64_t> request_timeout_ms_{0};
+  std::chrono::steady_clock::time_point next_timeout_check_{};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> held_{false};
   std::thread thread_;

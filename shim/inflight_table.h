@@ -9,6 +9,7 @@
 // the entry, never used as given. Only the shim's thread touches this table.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -20,10 +21,12 @@ namespace uldd::shim {
 struct Request;  // a frontend request, possibly split into several parts
 
 struct InFlightEntry {
-  Request* request = nullptr;  // owner; nullptr when the slot is free
-  uint64_t part_offset = 0;    // byte offset of this part within the request
-  abi::BlockDescriptor sent{}; // exactly what was handed to the driver
-  uint64_t issue_seq = 0;      // order of issue, for in-order reissue after a restart
+  Request* request = nullptr;   // owner; nullptr when the slot is free
+  uint64_t part_offset = 0;     // byte offset of this part within the request
+  abi::BlockDescriptor sent{};  // exactly what was handed to the driver
+  uint64_t issue_seq = 0;       // order of issue, for in-order reissue after a restart
+  // When the current driver was given it (issue, resend): the request-timeout watch.
+  std::chrono::steady_clock::time_point handed_at{};
   uint16_t generation = 0;
 };
 
@@ -46,7 +49,9 @@ class InFlightTable {
   void release(uint32_t tag);
 
   static uint32_t slot_of(uint32_t tag) { return tag & 0xFFFF; }
-  static uint32_t make_tag(uint32_t slot, uint16_t generation) { return (uint32_t{generation} << 16) | slot; }
+  static uint32_t make_tag(uint32_t slot, uint16_t generation) {
+    return (uint32_t{generation} << 16) | slot;
+  }
 
  private:
   std::vector<InFlightEntry> entries_;

@@ -75,6 +75,12 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
   so.on_driver_fault = [raw](const std::string& reason) {
     if (raw->engine_) raw->engine_->report_fault(reason);
   };
+  // A request the driver keeps without completing (policy request_timeout):
+  // killed as hung and restarted cold. Colocated: no driver process to restart.
+  if (dev->engine_) so.request_timeout = dev->engine_->policy().request_timeout;
+  so.on_request_timeout = [raw](const std::string& reason) {
+    if (raw->engine_) raw->engine_->report_stuck_request(reason);
+  };
   std::unique_ptr<shim::DriverPort> port;
   if (cfg.mode == DriverMode::kIsolated) {
     port = std::make_unique<shim::RingDriverPort>(dev->res_.ring_view, dev->res_.driver_wake,
@@ -282,7 +288,9 @@ std::chrono::steady_clock::time_point DiskDevice::next_deadline() const {
 }
 
 void DiskDevice::set_policy(const policies::RestartPolicy& policy) {
-  if (engine_) engine_->set_policy(policy);
+  if (!engine_) return;
+  engine_->set_policy(policy);
+  if (shim_) shim_->set_request_timeout(policy.request_timeout);
 }
 
 std::string DiskDevice::status_line(std::chrono::steady_clock::duration since_last) {

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "supervisor/logging/log_fields.h"
 #include "supervisor/restart_engine_detail.h"
@@ -111,6 +112,17 @@ void RestartEngine::report_fault(const std::string& reason) {
   if (fault_wake_.valid()) fault_wake_.signal();
 }
 
+void RestartEngine::report_stuck_request(const std::string& reason) {
+  {
+    std::lock_guard lock(fault_mutex_);
+    if (fault_reason_.empty()) {
+      fault_reason_ = reason;
+      fault_is_stuck_ = true;
+    }
+  }
+  if (fault_wake_.valid()) fault_wake_.signal();
+}
+
 void RestartEngine::on_fd_ready(int fd) {
   logging::ScopedLogFields log_fields{
       {"DEVICE", host_.device_name()},
@@ -118,14 +130,17 @@ void RestartEngine::on_fd_ready(int fd) {
   if (fault_wake_.valid() && fd == fault_wake_.fd()) {
     fault_wake_.drain();
     std::string reason;
+    bool stuck = false;
     {
       std::lock_guard lock(fault_mutex_);
       reason.swap(fault_reason_);
+      stuck = std::exchange(fault_is_stuck_, false);
     }
     bool live = state_ == EngineState::kServing || state_ == EngineState::kStarting;
     if (!reason.empty() && live && driver_.running() && !kill_cause_) {
-      kill_cause_ = FailureCause::kProtocolViolation;
-      kill_reason_ = "protocol violation: " + reason;
+      kill_cause_ = stuck ? FailureCause::kHung : FailureCause::kProtocolViolation;
+      kill_reason_ = (stuck ? "request timeout: " : "protocol violation: ") + reason;
+      cold_next_ = cold_next_ || stuck;
       driver_.kill_now(SIGKILL);  // its pidfd reports the death
     }
     return;

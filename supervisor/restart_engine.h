@@ -128,6 +128,10 @@ class RestartEngine {
 
   // From any thread (the shim's): the driver broke the protocol.
   void report_fault(const std::string& reason);
+  // From any thread (the shim's request-timeout watch): a request is stuck
+  // although the driver beats. Killed as hung; the restart is cold (only a
+  // reset ends a device hang, and a lost completion is not in the checkpoint).
+  void report_stuck_request(const std::string& reason);
 
   // A reloaded policy takes effect for the next decision (history is kept)
   // and its [limits] for the next spawn (a hot standby started under other
@@ -205,7 +209,9 @@ class RestartEngine {
   std::string kill_reason_;
   // The shim's thread reports a violation here and kicks the loop.
   std::mutex fault_mutex_;
-  std::string fault_reason_;  // guarded by fault_mutex_
+  std::string fault_reason_;     // guarded by fault_mutex_
+  bool fault_is_stuck_ = false;  // guarded by fault_mutex_: fault_reason_ is a request timeout
+  bool cold_next_ = false;       // the next restart resets the device whatever the policy says
   EventFd fault_wake_;
   // The current outage.
   Clock::time_point died_at_{};

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <cstring>
+#include <utility>
 
 #include "faultinject/fault_point_request.h"
 #include "supervisor/restart_engine.h"
@@ -77,7 +78,10 @@ void RestartEngine::restart_now() {
   starting_.fail_inflight = p.inflight == policies::InflightAction::kFail;
   // Failing in-flight requests needs a reset first: a live device could
   // still DMA into their buffers after the shim reused them.
-  bool warm = p.recovery == policies::RecoveryMode::kWarm && !starting_.fail_inflight;
+  // A stuck request (report_stuck_request) needs the device reset.
+  const bool force_cold = std::exchange(cold_next_, false);
+  bool warm =
+      p.recovery == policies::RecoveryMode::kWarm && !starting_.fail_inflight && !force_cold;
   using Resend = DriverHost::Resend;
   auto resent = host_.prepare_successor(
       warm ? Resend::kAdopt : (starting_.fail_inflight ? Resend::kFail : Resend::kReissue));
@@ -90,6 +94,7 @@ void RestartEngine::restart_now() {
     // driver, what it reports from now on is about the successor.
     std::lock_guard lock(fault_mutex_);
     fault_reason_.clear();
+    fault_is_stuck_ = false;
   }
   begin_launch(warm, *resent);
 }

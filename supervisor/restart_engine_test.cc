@@ -201,5 +201,31 @@ TEST(RestartEngineTest, WarmRefusalFallsBackColdInTheSameOutage) {
   engine.stop();
 }
 
+// The shim's request-timeout watch: the driver beats but keeps a request.
+// Killed as hung, and the successor resets the device (cold) although the
+// policy says warm; the restart after that is warm again.
+TEST(RestartEngineTest, StuckRequestIsAHangAndTheRestartIsColdOnce) {
+  FakeHost host(test_role("engine-stuck"), {"pretend"}, false);
+  RestartEngine engine(host, quick_policy(), 6);
+  ASSERT_TRUE(engine.start().ok());
+  pid_t first = engine.driver_pid();
+  engine.report_stuck_request("request tag=0x1 not completed");
+  ASSERT_TRUE(run_loop(engine, [&] {
+    return engine.state() == EngineState::kServing && engine.driver_pid() != first;
+  }));
+  EXPECT_EQ(engine.counters().hangs, 1u);
+  EXPECT_EQ(engine.faults_by_cause().at("hung"), 1u);
+  EXPECT_NE(engine.counters().last_fault.find("request timeout"), std::string::npos)
+      << engine.counters().last_fault;
+  EXPECT_EQ(engine.counters().restarts_cold, 1u);
+  ASSERT_EQ(host.resends.size(), 1u);
+  EXPECT_EQ(host.resends[0], DriverHost::Resend::kReissue);
+  kill_and_notice(engine);
+  ASSERT_TRUE(run_loop(engine, [&] { return engine.state() == EngineState::kServing; }));
+  ASSERT_EQ(host.resends.size(), 2u);
+  EXPECT_EQ(host.resends[1], DriverHost::Resend::kAdopt) << "only the stuck outage is cold";
+  engine.stop();
+}
+
 }  // namespace
 }  // namespace uldd::supervisor
