@@ -45,7 +45,7 @@ name = "bench-mixed"
 seed = $seed
 faults = $faults
 interval_ms = 20
-settle_ms = 300
+settle_ms = 1500
 
 [[device]]
 name = "disk0"
@@ -115,7 +115,7 @@ weight = 3
 [[fault]]
 type = "stall"
 weight = 2
-params = { ms = 1500 }
+params = { ms = 600 }
 # device faults in the model
 [[fault]]
 type = "spurious-interrupt"
