@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "abi/driver_fds.h"
@@ -325,8 +327,29 @@ void DiskDevice::stop() {
   if (stopped_) return;
   stopped_ = true;
   // Frontends first: no new requests. Then let what was accepted finish.
+  // A request the device never completes (a stopped or stuck driver under a
+  // patient policy) keeps a FUSE worker or an NBD connection waiting in the
+  // shim, and with it the frontend's stop: after 5 s a rescue thread stops
+  // the shim, which fails what is open and so releases them.
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool frontends_stopped = false;
+  std::thread rescue([&] {
+    std::unique_lock lock(stop_mutex);
+    if (stop_cv.wait_for(lock, std::chrono::seconds(5), [&] { return frontends_stopped; })) return;
+    lock.unlock();
+    spdlog::warn("{}: frontends still waiting on requests after 5 s; failing the open requests",
+                 cfg_.name);
+    if (shim_) shim_->stop();
+  });
   if (fuse_) fuse_->stop();
   if (nbd_) nbd_->stop();
+  {
+    std::lock_guard lock(stop_mutex);
+    frontends_stopped = true;
+  }
+  stop_cv.notify_all();
+  rescue.join();
   if (shim_ && !shim_->drain(std::chrono::seconds(5)))
     spdlog::warn("{}: requests still open after 5 s; failing them", cfg_.name);
   if (shim_) shim_->stop();

@@ -34,9 +34,9 @@
 
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
+#include "shim/frontends/fuse_connection_abort.h"
 #include "shim/frontends/fuse_mountpoint.h"
 
 namespace uldd::shim {
@@ -464,14 +464,21 @@ void FuseFrontend::stop() {
   while (!loop_done_ && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  bool connection_aborted = false;
   if (!loop_done_) {
-    // The mount is no longer reachable at its path (someone detached it)
-    // while an application keeps it open: abort the connection through
-    // fusectl, which fails that application's requests and ends the loop.
-    const std::string abort_file =
-        "/sys/fs/fuse/connections/" + std::to_string(minor(mounted_dev_)) + "/abort";
-    std::ofstream(abort_file) << "1";
-    spdlog::warn("fuse: {} did not stop on its own; aborted connection via {}", name_, abort_file);
+    // A worker is stuck in a request that will not finish (the device does
+    // not answer), or the mount is no longer reachable at its path while an
+    // application keeps it open: abort the connection through fusectl, which
+    // fails the waiting requests and ends the loop.
+    std::string via;
+    Status aborted = abort_fuse_connection(minor(mounted_dev_), &via);
+    connection_aborted = aborted.ok();
+    if (aborted) {
+      spdlog::warn("fuse: {} did not stop on its own; aborted the connection via {}", name_, via);
+    } else {
+      spdlog::error("fuse: {} did not stop on its own and the connection could not be aborted: {}",
+                    name_, aborted.error().describe());
+    }
   }
   loop_thread_.join();
   // Closes /dev/fuse (the kernel aborts the connection: requests from apps
@@ -479,7 +486,9 @@ void FuseFrontend::stop() {
   fuse_session_unmount(session_);  // nothing for a mount taken over: libfuse did not mount it
   fuse_session_destroy(session_);
   session_ = nullptr;
-  if (adopted_ && ::umount2(mountpoint_.c_str(), MNT_DETACH) != 0)
+  // libfuse leaves an aborted connection's mount alone (it may have been
+  // replaced); ours is still there, and a mount taken over was never libfuse's.
+  if ((adopted_ || connection_aborted) && ::umount2(mountpoint_.c_str(), MNT_DETACH) != 0)
     spdlog::warn("fuse: {}: umount2({}): {}", name_, mountpoint_.string(), std::strerror(errno));
   // The poke may be left unanswered (the loop can end before a worker takes
   // it); closing our fd then aborts the connection and ends it, unless a
