@@ -17,7 +17,7 @@ campaign_setup() {
   [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
   [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
   for t in dbus-daemon python3; do command -v "$t" >/dev/null || fail "missing tool $t"; done
-  python3 -c 'import jsonschema' 2>/dev/null || fail "missing python3-jsonschema (scripts/bootstrap.sh)"
+  /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || fail "missing python3-jsonschema (scripts/bootstrap.sh)"
   [ -x "$CAMPAIGN" ] || fail "no $CAMPAIGN (build the uldd-campaign target)"
   T=$(mktemp -d /tmp/uldd-campaign-test.XXXXXX)
   mkdir -p "$T/policies"
@@ -58,7 +58,7 @@ PY
 
 # The report is valid against the schema.
 report_validates() {
-  python3 - "$SCHEMA" "$1" <<'PY' || fail "$1 does not validate against report.schema.json"
+  /usr/bin/python3 - "$SCHEMA" "$1" <<'PY' || fail "$1 does not validate against report.schema.json"
 import json, sys, jsonschema
 schema = json.load(open(sys.argv[1])); report = json.load(open(sys.argv[2]))
 jsonschema.Draft202012Validator.check_schema(schema)
