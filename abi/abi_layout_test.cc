@@ -254,6 +254,8 @@ TEST(AbiLayoutTest, DriverFdNumbers) {
   EXPECT_EQ(kFdUioIrq, 10);
   EXPECT_EQ(kFdUioAux, 11);
   EXPECT_EQ(kDriverFdCount, 12);
+  EXPECT_EQ(kFdStandbyRelease, 12);
+  EXPECT_EQ(kFdDmaTable, 13);
 }
 
 }  // namespace

@@ -33,12 +33,20 @@ inline constexpr uint32_t kSectorSize = 512;
 // DriverLaunch::adopt_count requests of the ring carry it; no others do.
 inline constexpr uint32_t kBlockFlagAdopt = 1u << 0;
 
+// Completion flag: the device marked the error permanent — the same command
+// would fail again (NVMe status field bit DNR, "Do Not Retry", NVMe 1.4
+// §4.6.1). Set by the driver in error completions only. Advice, not a
+// verdict: the driver is untrusted, so the shim's retry policy decides
+// (docs/recovery.md, "Errors a driver reports").
+inline constexpr uint32_t kBlockFlagDoNotRetry = 1u << 1;
+
 struct BlockDescriptor {
   uint32_t tag;     // shim-assigned request id; the driver echoes it unchanged
   uint16_t op;      // BlockOp
   uint16_t status;  // BlockStatus; 0 in a request, set by the driver in a completion
   uint32_t len;     // bytes, a multiple of kSectorSize, <= the ring's max transfer
-  uint32_t flags;   // kBlockFlag* bits; 0 in ordinary requests and all completions
+  uint32_t flags;   // kBlockFlag* bits: requests kBlockFlagAdopt or 0; completions
+                    //   kBlockFlagDoNotRetry or 0
   uint64_t iova;    // offset of the data buffer in the DMA region
   uint64_t lba;     // first sector (kSectorSize bytes each)
 };

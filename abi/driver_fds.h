@@ -14,7 +14,8 @@ enum DriverFd : int {
   kFdDma = 8,           // memfd, the device's DMA region
   // The device, by UIO backend (named on the driver's command line, --uio=...):
   //   emulated: BAR memfd, IRQ eventfd (device -> driver), doorbell eventfd (driver -> device)
-  //   kernel:   BAR0 resource file, /dev/uioN, PCI config file
+  //   kernel:   BAR0 (resource0 or /dev/uioN), /dev/uioN, PCI config file (the
+  //             driver unmasks INTx there: uio_pci_generic has no irqcontrol)
   kFdUioBar = 9,
   kFdUioIrq = 10,
   kFdUioAux = 11,
@@ -22,6 +23,9 @@ enum DriverFd : int {
   // Hot standby only (--standby): an eventfd the supervisor signals to promote
   // the waiting process; DriverLaunch says how to resume.
   kFdStandbyRelease = 12,
+  // Kernel backend only (--uio=kernel): the sealed, read-only DmaAddressTable
+  // memfd (abi/dma_address_table.h), the bus address of every DMA page.
+  kFdDmaTable = 13,
 };
 
 }  // namespace uldd::abi

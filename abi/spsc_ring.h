@@ -10,6 +10,14 @@
 // shared page cannot move it; the peer's index is loaded once per batch and
 // checked (0 <= tail - head <= capacity) before it is believed.
 //
+// Who writes the slots: the producer writes every slot outside [head, tail)
+// (the free ones), the consumer writes none. Besides staging new descriptors
+// the producer may overwrite free slots at any time; a producer that does not
+// trust its consumer (the shim on the request ring) does so with
+// free_slots_blanking(): every slot the consumer's head moved past is
+// overwritten with an invalid "blank" descriptor, so a consumer that reads
+// past the published tail finds blanks, never an old lap's descriptor.
+//
 // Memory ordering lives in the accessors: a slot is written before `tail` is
 // stored with release and read after `tail` is loaded with acquire (likewise
 // for `head` and slot reuse). The need-wakeup handshake is a Dekker pair
@@ -87,6 +95,26 @@ class SpscProducer {
     return mask_ + 1 - used;
   }
 
+  // free_slots() that also overwrites with `blank` every slot the consumer
+  // released since the previous call (the slots between the head seen then
+  // and the head seen now). Stage only into space this returned, so a blanked
+  // slot is never one staged but not yet published. A head that moved back
+  // releases nothing (the slots it claims again stay as they are). Cost: one
+  // descriptor copy per released slot, each slot once per lap.
+  uint32_t free_slots_blanking(const Desc& blank, bool* corrupt = nullptr) {
+    uint32_t head = ring_detail::load(indices_->consumer.head, std::memory_order_acquire);
+    uint32_t used = tail_ - head;
+    if (used > mask_ + 1) {
+      if (corrupt != nullptr) *corrupt = true;
+      return 0;
+    }
+    if (head - blanked_ <= tail_ - blanked_) {
+      for (; blanked_ != head; ++blanked_)
+        std::memcpy(&slots_[blanked_ & mask_], &blank, sizeof(Desc));
+    }
+    return mask_ + 1 - used;
+  }
+
   // Writes the n-th descriptor past the published tail; becomes visible only
   // on publish(). The caller has checked free_slots().
   void stage(uint32_t n, const Desc& d) {
@@ -98,7 +126,8 @@ class SpscProducer {
   bool publish(uint32_t count) {
     tail_ += count;
     ring_detail::store(indices_->producer.tail, tail_, std::memory_order_seq_cst);
-    return ring_detail::load(indices_->consumer.consumer_needs_wakeup, std::memory_order_seq_cst) != 0;
+    return ring_detail::load(indices_->consumer.consumer_needs_wakeup, std::memory_order_seq_cst) !=
+           0;
   }
 
   // Full-ring sleep protocol: set our flag, then re-check. Returns true if
@@ -126,6 +155,9 @@ class SpscProducer {
   Desc* slots_ = nullptr;
   uint32_t mask_ = 0;
   uint32_t tail_ = 0;
+  // free_slots_blanking(): slots before this index are blank or re-staged.
+  // Starts a full lap behind the tail: every slot not in [head, tail) is free.
+  uint32_t blanked_ = tail_ - (mask_ + 1);
 };
 
 // The consumer's view of a ring. Not thread-safe: one consumer thread.
@@ -162,7 +194,8 @@ class SpscConsumer {
   bool release(uint32_t count) {
     head_ += count;
     ring_detail::store(indices_->consumer.head, head_, std::memory_order_seq_cst);
-    return ring_detail::load(indices_->producer.producer_needs_wakeup, std::memory_order_seq_cst) != 0;
+    return ring_detail::load(indices_->producer.producer_needs_wakeup, std::memory_order_seq_cst) !=
+           0;
   }
 
   // Empty-ring sleep protocol: set our flag, then re-check. Returns true if

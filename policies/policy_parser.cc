@@ -24,8 +24,8 @@ using std::chrono::milliseconds;
 using namespace std::chrono_literals;
 
 constexpr std::array<std::string_view, 2> kTopKeys = {"name", "description"};
-constexpr std::array<std::string_view, 6> kSections = {"restart",   "backoff",  "exhausted",
-                                                       "heartbeat", "recovery", "limits"};
+constexpr std::array<std::string_view, 7> kSections = {
+    "restart", "backoff", "exhausted", "heartbeat", "recovery", "errors", "limits"};
 constexpr std::array<std::string_view, 4> kRestartKeys = {"mode", "delay", "intensity", "period"};
 constexpr std::array<std::string_view, 5> kBackoffKeys = {"initial", "multiplier", "max", "jitter",
                                                           "stable_after"};
@@ -34,6 +34,8 @@ constexpr std::array<std::string_view, 3> kHeartbeatKeys = {"interval", "timeout
                                                             "request_timeout"};
 constexpr std::array<std::string_view, 4> kRecoveryKeys = {"mode", "inflight", "nic_tx_inflight",
                                                            "hot_standby"};
+constexpr std::array<std::string_view, 3> kErrorsKeys = {"retries", "retry_delay",
+                                                         "retry_permanent"};
 constexpr std::array<std::string_view, 4> kLimitsKeys = {"memory", "cpu", "open_files",
                                                          "core_dumps"};
 
@@ -60,12 +62,13 @@ bool valid_policy_name(std::string_view s) {
 
 // The section a misplaced top-level key belongs in, for the error message.
 std::string_view section_of(std::string_view key) {
-  const std::array<std::pair<std::string_view, KeyList>, 6> sections = {{
+  const std::array<std::pair<std::string_view, KeyList>, 7> sections = {{
       {"restart", kRestartKeys},
       {"backoff", kBackoffKeys},
       {"exhausted", kExhaustedKeys},
       {"heartbeat", kHeartbeatKeys},
       {"recovery", kRecoveryKeys},
+      {"errors", kErrorsKeys},
       {"limits", kLimitsKeys},
   }};
   for (auto [section, keys] : sections) {
@@ -167,6 +170,14 @@ Status parse_recovery(const PolicyTableReader& r, RestartPolicy& p) {
   return {};
 }
 
+Status parse_errors(const PolicyTableReader& r, RestartPolicy& p) {
+  ULDD_TRY(r.check_keys(kErrorsKeys));
+  ULDD_TRY(r.read_uint("retries", 0, 100, p.error_retries));
+  ULDD_TRY(r.read_duration("retry_delay", 0ms, 10s, p.retry_delay));
+  ULDD_TRY(r.read_bool("retry_permanent", p.retry_permanent));
+  return {};
+}
+
 Status parse_limits(const PolicyTableReader& r, RestartPolicy& p) {
   ULDD_TRY(r.check_keys(kLimitsKeys));
   ULDD_TRY(r.read_size_or_none("memory", kMinMemoryBytes, kMaxMemoryBytes, p.limits.memory_bytes));
@@ -219,12 +230,13 @@ Result<RestartPolicy> build_policy(const std::string& source, const toml::table&
     }
   }
 
-  const std::array<std::pair<std::string_view, SectionParser>, 6> parsers = {{
+  const std::array<std::pair<std::string_view, SectionParser>, 7> parsers = {{
       {"restart", parse_restart},
       {"backoff", parse_backoff},
       {"exhausted", parse_exhausted},
       {"heartbeat", parse_heartbeat},
       {"recovery", parse_recovery},
+      {"errors", parse_errors},
       {"limits", parse_limits},
   }};
   // An absent section is read as an empty table so its cross-field rules

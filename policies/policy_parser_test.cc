@@ -186,6 +186,10 @@ mode = "cold"
 inflight = "fail"
 nic_tx_inflight = "drop"
 hot_standby = true
+[errors]
+retries = 0
+retry_delay = "20ms"
+retry_permanent = false
 [limits]
 memory = 33554432
 cpu = "100%"
@@ -211,6 +215,9 @@ core_dumps = true
   EXPECT_EQ(p->inflight, InflightAction::kFail);
   EXPECT_EQ(p->nic_tx_inflight, TxInflightAction::kDrop);
   EXPECT_TRUE(p->hot_standby);
+  EXPECT_EQ(p->error_retries, 0u);
+  EXPECT_EQ(p->retry_delay, milliseconds(20));
+  EXPECT_FALSE(p->retry_permanent);
   EXPECT_EQ(p->limits.memory_bytes, 32u << 20);
   EXPECT_EQ(p->limits.cpu_percent, 100u);
   EXPECT_EQ(p->limits.open_files, 16u);

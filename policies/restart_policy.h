@@ -106,6 +106,17 @@ struct RestartPolicy {
   TxInflightAction nic_tx_inflight = TxInflightAction::kReissue;
   bool hot_standby = false;  // keep a spare driver process started and promote it on failure
 
+  // [errors]: a disk request part the driver completes with an error is sent
+  // again (same driver, or its successor) up to `error_retries` times before
+  // the error reaches the application, like Linux's nvme_max_retries (5).
+  // The driver is untrusted and may have made the error up (campaigns: an
+  // inverted branch refusing a valid request), so even errors the device
+  // calls permanent (NVMe Do Not Retry, a media error) are retried unless
+  // `retry_permanent` is false (then they go up at once, as in Linux).
+  uint32_t error_retries = 5;                // 0..100; 0 = every error goes up at once
+  std::chrono::milliseconds retry_delay{0};  // before each resend, 0..10s
+  bool retry_permanent = true;
+
   // [limits]
   ResourceLimits limits;
 

@@ -32,6 +32,13 @@ PACKAGES=(
   python3-prometheus-client  # tests only: the reference OpenMetrics parser checks the metrics text
   python3-jsonschema      # tests only: campaign reports validated against faultinject/campaign/report.schema.json
   dbus-daemon dbus-bin systemd  # the dbus tests: a private dbus-daemon, dbus-send (error names), busctl
+  # the qemu suite (tests/qemu, issue 7): QEMU's e1000 and nvme under a Debian guest.
+  # The guest's kernel (linux-image-amd64's dependency) and busybox-static are NOT
+  # installed: tests/qemu/build-guest.sh fetches them with apt-get download into
+  # /var/cache/uldd-guest and unpacks them with dpkg -x.
+  qemu-system-x86         # qemu-system-x86_64 (-M q35, TCG or KVM) and its firmware (seabios)
+  cpio                    # packs the guest's initramfs and the per-test payload archive
+  xz-utils zstd           # decompress kernel modules if the kernel package ships them compressed
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -20,6 +20,7 @@ DiskShim::DiskShim(DiskShimOptions options, std::unique_ptr<DriverPort> port)
       table_(options_.buffer_count),
       reap_batch_(256) {
   set_request_timeout(options_.request_timeout);
+  set_error_retry(options_.error_retry);
 }
 
 DiskShim::~DiskShim() {
@@ -121,6 +122,7 @@ bool DiskShim::issue() {
     stats_.resent.fetch_add(1, std::memory_order_relaxed);
   }
   if (resend_.empty()) resend_flags_ = 0;
+  n = issue_retries(n, space);
   while (n < space && !pending_.empty() && table_.has_free()) {
     Request* r = pending_.front();
     uint32_t tag = table_.allocate();
@@ -140,6 +142,7 @@ bool DiskShim::issue() {
     e.sent = d;
     e.issue_seq = issue_seq_++;
     e.handed_at = std::chrono::steady_clock::now();
+    e.error_retries = 0;
     r->issued += d.len;
     ++r->parts_outstanding;
     if (r->issued >= r->len) {
@@ -179,11 +182,13 @@ bool DiskShim::harvest() {
     }
     Request* r = e->request;
     if (c.status != static_cast<uint16_t>(BlockStatus::kOk)) {
+      const char* why = nullptr;
+      if (retry_after_error(*e, c, &why)) continue;  // same slot, new tag, sent again
       if (r->status == BlockStatus::kOk) {
         r->status = c.status <= static_cast<uint16_t>(BlockStatus::kDeviceFailed)
                         ? static_cast<BlockStatus>(c.status)
                         : BlockStatus::kIoError;
-        r->error_reason = "the driver completed a part with an error";
+        r->error_reason = why;
       }
     } else if (r->op == BlockOp::kRead) {
       std::memcpy(r->data + e->part_offset, buffer(InFlightTable::slot_of(c.tag)), e->sent.len);
@@ -266,8 +271,9 @@ void DiskShim::run() {
 
     // Nothing to do: announce the sleep to the driver and the frontends, then
     // re-check both before blocking so that no kick is lost.
-    bool waiting_for_space = !held_.load(std::memory_order_relaxed) &&
-                             ((!pending_.empty() && table_.has_free()) || !resend_.empty());
+    bool waiting_for_space =
+        !held_.load(std::memory_order_relaxed) &&
+        ((!pending_.empty() && table_.has_free()) || !resend_.empty() || retry_sleep_ms(1) == 0);
     if (port_->prepare_sleep(waiting_for_space)) continue;
     {
       std::lock_guard lock(mutex_);
@@ -278,7 +284,7 @@ void DiskShim::run() {
       sleeping_ = true;
     }
     pollfd fds[2] = {{port_->wake_fd(), POLLIN, 0}, {incoming_wake_.fd(), POLLIN, 0}};
-    ::poll(fds, 2, 100);
+    ::poll(fds, 2, retry_sleep_ms(100));
     {
       std::lock_guard lock(mutex_);
       sleeping_ = false;
@@ -286,37 +292,6 @@ void DiskShim::run() {
     port_->finish_sleep();
     if (fds[0].revents & POLLIN) port_->on_wake();
     if (fds[1].revents & POLLIN) incoming_wake_.drain();
-  }
-}
-
-void DiskShim::check_request_timeouts() {
-  const std::chrono::milliseconds timeout(request_timeout_ms_.load(std::memory_order_relaxed));
-  if (timeout.count() <= 0 || fault_reported_ || held_.load(std::memory_order_acquire)) return;
-  const auto now = std::chrono::steady_clock::now();
-  if (now < next_timeout_check_) return;
-  // A scan of the table costs O(buffers); a tenth of the timeout (at least
-  // 10 ms) between scans keeps it off the I/O path and late by at most 10%.
-  next_timeout_check_ = now + std::max(timeout / 10, std::chrono::milliseconds(10));
-  const InFlightEntry* oldest = nullptr;
-  for (uint32_t slot = 0; slot < table_.capacity(); ++slot) {
-    const InFlightEntry& e = table_.entry_for_tag(slot);
-    if (e.request == nullptr || e.handed_at == std::chrono::steady_clock::time_point{}) continue;
-    if (oldest == nullptr || e.handed_at < oldest->handed_at) oldest = &e;
-  }
-  if (oldest == nullptr || now - oldest->handed_at < timeout) return;
-  const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - oldest->handed_at);
-  std::string reason = fmt::format(
-      "request tag={:#x} op={} lba={} len={} given to the driver {} ms ago is not completed "
-      "(request_timeout {} ms): lost completion or hung device",
-      oldest->sent.tag, oldest->sent.op, oldest->sent.lba, oldest->sent.len, age.count(),
-      timeout.count());
-  fault_reported_ = true;
-  stats_.request_timeouts.fetch_add(1, std::memory_order_relaxed);
-  spdlog::error("{}: {}", options_.device_name, reason);
-  if (options_.on_request_timeout) {
-    options_.on_request_timeout(reason);
-  } else if (options_.on_driver_fault) {
-    options_.on_driver_fault(reason);
   }
 }
 
@@ -379,6 +354,9 @@ uint32_t DiskShim::prepare_restart(ResendMode mode) {
   });
   resend_.clear();
   resend_flags_ = 0;
+  // Parts waiting for an error retry are in `tags` like the rest: resent (or
+  // failed) once, with their renewed tag, not also retried.
+  retry_.clear();
   uint32_t queued = 0;
   if (mode == ResendMode::kFail) {
     for (uint32_t tag : tags) {
@@ -446,6 +424,7 @@ void DiskShim::fail_all_open() {
   for (Request* r : pending_)
     if (std::find(open.begin(), open.end(), r) == open.end()) open.push_back(r);
   pending_.clear();
+  retry_.clear();
   for (Request* r : open) {
     r->status = BlockStatus::kDeviceFailed;
     r->error_reason = "still open when the shim stopped";

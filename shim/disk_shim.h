@@ -20,6 +20,13 @@
 // resets the device), or failed with an I/O error if policy says so. Each tag
 // still completes at most once: the in-flight table is never cleared, only
 // re-sent.
+//
+// Errors (docs/recovery.md, "Errors a driver reports"): a part the driver
+// completes with an error is sent again — same slot and buffer, a new tag —
+// up to ErrorRetry::retries times (after `delay`, to the same driver, or to
+// its successor if it dies meanwhile) before the error reaches the frontend,
+// as Linux's block layer retries NVMe errors (nvme_max_retries = 5). A faulty
+// driver's error is then a stall, not an EIO.
 #pragma once
 
 #include <atomic>
@@ -39,6 +46,16 @@
 #include "shim/inflight_table.h"
 
 namespace uldd::shim {
+
+// The retry policy for error completions (policy [errors]).
+struct ErrorRetry {
+  uint32_t retries = 5;  // resends of a failed part before its error goes up; 0 = none
+  std::chrono::milliseconds delay{0};  // wait before each resend
+  // Also resend errors the device calls permanent (kBlockFlagDoNotRetry,
+  // kMediaError). They come through the untrusted driver, which may have
+  // built the bad command itself; false = Linux: pass them up at once.
+  bool retry_permanent = true;
+};
 
 struct DiskShimOptions {
   std::string device_name;
@@ -60,6 +77,8 @@ struct DiskShimOptions {
   // Called once, on the shim's thread, when the watch fires (as
   // on_driver_fault; re-armed by restart()). May be empty.
   std::function<void(const std::string& reason)> on_request_timeout;
+  // Error completions (policy [errors]); changeable with set_error_retry().
+  ErrorRetry error_retry;
 };
 
 // Counters, readable from any thread while the shim runs.
@@ -80,6 +99,7 @@ struct DiskShimStats {
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> protocol_violations{0};  // completions that matched nothing we sent
   std::atomic<uint64_t> request_timeouts{0};     // times the request-timeout watch fired
+  std::atomic<uint64_t> error_retries{0};        // parts sent again after an error completion
   std::atomic<uint32_t> requests_open{0};        // accepted, not yet completed
   std::atomic<uint32_t> descriptors_in_flight{0};
   std::atomic<uint64_t> restarts{0};           // restart() calls
@@ -136,6 +156,13 @@ class DiskShim final : public BlockClient {
   void set_request_timeout(std::chrono::milliseconds timeout) {
     request_timeout_ms_.store(timeout.count(), std::memory_order_relaxed);
   }
+  // A reloaded policy's [errors] section; any thread. Parts already waiting
+  // for a retry keep their due time.
+  void set_error_retry(const ErrorRetry& retry) {
+    retry_max_.store(retry.retries, std::memory_order_relaxed);
+    retry_delay_ms_.store(retry.delay.count(), std::memory_order_relaxed);
+    retry_permanent_.store(retry.retry_permanent, std::memory_order_relaxed);
+  }
   bool held() const { return held_.load(std::memory_order_acquire); }
 
   const DiskShimStats& stats() const { return stats_; }
@@ -156,6 +183,13 @@ class DiskShim final : public BlockClient {
   void report_driver_fault(const std::string& reason);
   // The request-timeout watch, at most every few ms of the shim's loop.
   void check_request_timeouts();
+  // Error completions (disk_shim_retry.cc). retry_after_error(): queues the
+  // part for resending if the policy allows, else says why not in `why`.
+  bool retry_after_error(InFlightEntry& e, const abi::BlockDescriptor& c, const char** why);
+  // Stages parts whose retry is due, from staging index n; returns the new n.
+  uint32_t issue_retries(uint32_t n, uint32_t space);
+  // How long the idle loop may sleep before a retry is due (ms, <= cap).
+  int retry_sleep_ms(int cap) const;
   uint32_t prepare_restart(ResendMode mode);
   void run_commands();
   std::byte* buffer(uint32_t slot) const {
@@ -181,12 +215,20 @@ class DiskShim final : public BlockClient {
   std::deque<uint32_t> resend_;             // tags to hand to a successor driver before pending_
   uint32_t resend_flags_ = 0;               // kBlockFlagAdopt while resending to a warm successor
   std::vector<uint32_t> quarantined_tags_;  // failed by kFail, slots not yet reusable
+  struct RetryItem {
+    uint32_t tag;  // the part's renewed tag
+    std::chrono::steady_clock::time_point due;
+  };
+  std::deque<RetryItem> retry_;  // error completions to send again, in due order
   bool awaiting_first_completion_ = false;
   InFlightTable table_;
   std::vector<abi::BlockDescriptor> reap_batch_;
   uint64_t issue_seq_ = 0;
   bool fault_reported_ = false;
   std::atomic<int64_t> request_timeout_ms_{0};
+  std::atomic<uint32_t> retry_max_{0};
+  std::atomic<int64_t> retry_delay_ms_{0};
+  std::atomic<bool> retry_permanent_{true};
   std::chrono::steady_clock::time_point next_timeout_check_{};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> held_{false};

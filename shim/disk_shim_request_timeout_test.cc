@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "shim/disk_shim.h"
+#include "shim/testing/fake_driver_port.h"
 
 namespace uldd::shim {
 namespace {
@@ -25,60 +26,15 @@ constexpr uint32_t kMaxTransfer = 4096;
 constexpr uint32_t kBuffers = 4;
 
 // A driver that takes descriptors and completes them only when told to (or
-// at once, with `auto_complete`): a lost completion, or a hung device.
-class TakingDriverPort final : public DriverPort {
- public:
-  TakingDriverPort() { wake_ = std::move(EventFd::create().value()); }
-  uint32_t submit_space() override { return 8; }
-  void stage(uint32_t, const BlockDescriptor& d) override {
-    std::lock_guard l(mu_);
-    (auto_complete_ ? done_ : taken_).push_back(d);
-  }
-  void commit(uint32_t) override { wake_.signal(); }
-  uint32_t reap(std::span<BlockDescriptor> out) override {
-    std::lock_guard l(mu_);
-    uint32_t n = 0;
-    while (n < out.size() && !done_.empty()) {
-      out[n++] = done_.front();
-      done_.erase(done_.begin());
-    }
-    return n;
-  }
-  int wake_fd() const override { return wake_.fd(); }
-  void on_wake() override { wake_.drain(); }
-  bool prepare_sleep(bool) override {
-    std::lock_guard l(mu_);
-    return !done_.empty();
-  }
-  void finish_sleep() override {}
-  bool protocol_violated() const override { return false; }
-  void reset() override {
-    std::lock_guard l(mu_);
-    taken_.clear();  // the dead driver's descriptors die with it
-  }
-  void complete_taken() {
-    std::lock_guard l(mu_);
-    for (auto& d : taken_) done_.push_back(d);
-    taken_.clear();
-    wake_.signal();
-  }
-  size_t taken() {
-    std::lock_guard l(mu_);
-    return taken_.size();
-  }
-  std::atomic<bool> auto_complete_{false};
-
- private:
-  std::mutex mu_;
-  std::vector<BlockDescriptor> taken_, done_;
-  EventFd wake_;
-};
+// at once, out of hold mode): a lost completion, or a hung device.
+using fakes::FakeDriverPort;
 
 class RequestTimeoutTest : public ::testing::Test {
  protected:
   void start(milliseconds timeout) {
     dma_.resize(kBuffers * kMaxTransfer);
-    auto port = std::make_unique<TakingDriverPort>();
+    auto port = std::make_unique<FakeDriverPort>(8);
+    port->hold_ = true;
     port_ = port.get();
     DiskShimOptions o;
     o.device_name = "rt0";
@@ -118,13 +74,13 @@ class RequestTimeoutTest : public ::testing::Test {
     return false;
   }
   void wait_taken(size_t n) {
-    for (int i = 0; i < 2000 && port_->taken() < n; ++i)
+    for (int i = 0; i < 2000 && port_->held() < n; ++i)
       std::this_thread::sleep_for(milliseconds(1));
-    ASSERT_GE(port_->taken(), n);
+    ASSERT_GE(port_->held(), n);
   }
 
   std::vector<std::byte> dma_, block_ = std::vector<std::byte>(kMaxTransfer, std::byte{7});
-  TakingDriverPort* port_ = nullptr;
+  FakeDriverPort* port_ = nullptr;
   std::unique_ptr<DiskShim> shim_;
   std::mutex mu_;
   std::vector<Clock::time_point> fired_at_;
@@ -157,7 +113,7 @@ TEST_F(RequestTimeoutTest, RestartRearmsTheWatchAndRestartsTheClockOfWhatItResen
   wait_taken(1);  // resent to the "successor", which loses it again
   ASSERT_TRUE(wait_fired(2, milliseconds(5000)));
   EXPECT_GE(fired_at_[1] - restarted, milliseconds(200)) << "the clock restarts at the resend";
-  port_->complete_taken();
+  port_->complete_held();
   for (int i = 0; i < 2000 && completed_.load() == 0; ++i)
     std::this_thread::sleep_for(milliseconds(1));
   EXPECT_EQ(completed_.load(), 1);
@@ -175,7 +131,7 @@ TEST_F(RequestTimeoutTest, ZeroIsOffAndAReloadTurnsItOn) {
 
 TEST_F(RequestTimeoutTest, RequestsThatCompleteNeverTripIt) {
   start(milliseconds(100));
-  port_->auto_complete_ = true;
+  port_->hold_ = false;
   auto end = Clock::now() + milliseconds(500);
   int sent = 0;
   while (Clock::now() < end) {

@@ -8,10 +8,12 @@
 #include <atomic>
 #include <cstring>
 #include <future>
-#include <thread>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <vector>
+
+#include "shim/testing/fake_driver_port.h"
 
 namespace uldd::shim {
 namespace {
@@ -24,101 +26,16 @@ constexpr uint32_t kMaxTransfer = 8192;
 constexpr uint32_t kBuffers = 8;
 constexpr uint64_t kDiskBytes = 1 << 20;
 
-// A driver that serves descriptors from an in-memory disk. Completions are
-// produced on commit() unless `hold` is set; `mangle` may alter or duplicate
-// them on the way back, as a hostile driver would.
-class FakeDriverPort final : public DriverPort {
- public:
-  FakeDriverPort(std::byte* dma, std::vector<std::byte>& disk) : dma_(dma), disk_(disk) {
-    wake_ = std::move(EventFd::create().value());
-  }
-
-  uint32_t submit_space() override { return 4; }  // small, to force several batches
-  void stage(uint32_t, const BlockDescriptor& d) override {
-    std::lock_guard l(mu_);
-    staged_.push_back(d);
-  }
-  void commit(uint32_t count) override {
-    std::lock_guard l(mu_);
-    commits_++;
-    EXPECT_EQ(count, staged_.size());
-    for (auto& d : staged_) {
-      seen_.push_back(d);
-      if (hold_) {
-        held_.push_back(d);
-      } else {
-        serve(d);
-      }
-    }
-    staged_.clear();
-    wake_.signal();
-  }
-  uint32_t reap(std::span<BlockDescriptor> out) override {
-    std::lock_guard l(mu_);
-    uint32_t n = 0;
-    while (n < out.size() && !done_.empty()) {
-      out[n++] = done_.front();
-      done_.erase(done_.begin());
-    }
-    return n;
-  }
-  int wake_fd() const override { return wake_.fd(); }
-  void on_wake() override { wake_.drain(); }
-  bool prepare_sleep(bool) override {
-    std::lock_guard l(mu_);
-    return !done_.empty();
-  }
-  void finish_sleep() override {}
-  bool protocol_violated() const override { return violated_.load(); }
-  // The dead driver's descriptors and unposted completions vanish with it.
-  void reset() override {
-    std::lock_guard l(mu_);
-    held_.clear();
-    resets_++;
-  }
-
-  void release_held() {
-    std::lock_guard l(mu_);
-    for (auto& d : held_) serve(d);
-    held_.clear();
-    hold_ = false;
-    wake_.signal();
-  }
-  void push_raw(const BlockDescriptor& d) {
-    std::lock_guard l(mu_);
-    done_.push_back(d);
-    wake_.signal();
-  }
-
-  std::mutex mu_;
-  std::atomic<bool> violated_{false};
-  bool hold_ = false;
-  uint16_t fail_status_ = 0;
-  bool duplicate_ = false;
-  std::vector<BlockDescriptor> seen_, held_, done_, staged_;
-  int commits_ = 0;
-  int resets_ = 0;
-
- private:
-  void serve(BlockDescriptor d) {
-    std::byte* buf = dma_ + d.iova;
-    if (d.op == static_cast<uint16_t>(BlockOp::kWrite)) std::memcpy(disk_.data() + d.lba * 512, buf, d.len);
-    if (d.op == static_cast<uint16_t>(BlockOp::kRead)) std::memcpy(buf, disk_.data() + d.lba * 512, d.len);
-    d.status = fail_status_;
-    done_.push_back(d);
-    if (duplicate_) done_.push_back(d);
-  }
-  std::byte* dma_;
-  std::vector<std::byte>& disk_;
-  EventFd wake_;
-};
+// The shared fake (shim/testing/fake_driver_port.h): serves descriptors from
+// an in-memory disk, four per batch to force several batches.
+using fakes::FakeDriverPort;
 
 class DiskShimTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dma_.resize(4096 + kBuffers * kMaxTransfer);
     disk_.resize(kDiskBytes);
-    auto port = std::make_unique<FakeDriverPort>(dma_.data(), disk_);
+    auto port = std::make_unique<FakeDriverPort>(4, dma_.data(), &disk_);
     port_ = port.get();
     DiskShimOptions o;
     o.device_name = "test0";
@@ -233,7 +150,7 @@ TEST_F(DiskShimTest, CorruptRingIndexIsReportedAsADriverFault) {
   std::vector<std::byte> buf(4096);
   ASSERT_EQ(read_sync(*shim_, 0, buf), BlockStatus::kOk);
   EXPECT_EQ(driver_faults_.load(), 0);
-  port_->violated_ = true;  // what RingDriverPort reports for an impossible index
+  port_->violated_ = true;             // what RingDriverPort reports for an impossible index
   port_->push_raw(BlockDescriptor{});  // wake the shim
   for (int i = 0; i < 200 && driver_faults_.load() == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -241,6 +158,8 @@ TEST_F(DiskShimTest, CorruptRingIndexIsReportedAsADriverFault) {
   EXPECT_GE(shim_->stats().protocol_violations.load(), 1u);
 }
 
+// A status that stays an error reaches the caller after the retries
+// (shim/disk_shim_error_retry_test.cc has the retry policy itself).
 TEST_F(DiskShimTest, DeviceErrorStatusReachesTheCaller) {
   port_->fail_status_ = static_cast<uint16_t>(BlockStatus::kMediaError);
   std::vector<std::byte> buf(2 * kMaxTransfer);
@@ -255,11 +174,14 @@ TEST_F(DiskShimTest, MoreRequestsThanBuffersAllComplete) {
   for (int i = 0; i < 40; ++i) datas.push_back(pattern(kMaxTransfer, 100 + i));
   for (int i = 0; i < 40; ++i) {
     results.push_back(promises[i].get_future());
-    shim_->write(uint64_t(i) * kMaxTransfer, datas[i], [&, i](BlockStatus s) { promises[i].set_value(s); });
+    shim_->write(uint64_t(i) * kMaxTransfer, datas[i],
+                 [&, i](BlockStatus s) { promises[i].set_value(s); });
   }
   for (auto& r : results) EXPECT_EQ(r.get(), BlockStatus::kOk);
   for (int i = 0; i < 40; ++i)
-    EXPECT_EQ(0, std::memcmp(disk_.data() + uint64_t(i) * kMaxTransfer, datas[i].data(), kMaxTransfer)) << i;
+    EXPECT_EQ(0,
+              std::memcmp(disk_.data() + uint64_t(i) * kMaxTransfer, datas[i].data(), kMaxTransfer))
+        << i;
 }
 
 TEST_F(DiskShimTest, StopFailsOpenRequestsExactlyOnce) {
@@ -328,7 +250,8 @@ class DiskShimRestartTest : public DiskShimTest {
     FAIL() << "driver never saw " << n << " descriptors";
   }
   static void wait_done(Pending& p) {
-    for (int i = 0; i < 2000 && p.done.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (int i = 0; i < 2000 && p.done.load() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 };
 

@@ -22,8 +22,16 @@ InFlightEntry* InFlightTable::match(const abi::BlockDescriptor& c) {
   if (slot >= entries_.size()) return nullptr;
   InFlightEntry& e = entries_[slot];
   if (e.request == nullptr || e.sent.tag != c.tag) return nullptr;
-  if (e.sent.op != c.op || e.sent.len != c.len || e.sent.iova != c.iova || e.sent.lba != c.lba) return nullptr;
+  if (e.sent.op != c.op || e.sent.len != c.len || e.sent.iova != c.iova || e.sent.lba != c.lba)
+    return nullptr;
   return &e;
+}
+
+uint32_t InFlightTable::renew(uint32_t tag) {
+  InFlightEntry& e = entries_[slot_of(tag)];
+  e.generation = static_cast<uint16_t>(e.generation + 1);
+  e.sent.tag = make_tag(slot_of(tag), e.generation);
+  return e.sent.tag;
 }
 
 void InFlightTable::release(uint32_t tag) {

@@ -26,7 +26,9 @@ struct InFlightEntry {
   abi::BlockDescriptor sent{};  // exactly what was handed to the driver
   uint64_t issue_seq = 0;       // order of issue, for in-order reissue after a restart
   // When the current driver was given it (issue, resend): the request-timeout watch.
+  // Unset while the part waits for an error retry (not with any driver).
   std::chrono::steady_clock::time_point handed_at{};
+  uint32_t error_retries = 0;  // times this part was resent after an error completion
   uint16_t generation = 0;
 };
 
@@ -47,6 +49,10 @@ class InFlightTable {
   // otherwise (unknown, stale or duplicate tag, or altered fields).
   InFlightEntry* match(const abi::BlockDescriptor& completion);
   void release(uint32_t tag);
+  // Gives a slot in use a new tag (generation bumped; `sent.tag` follows),
+  // for sending the same part again: a late or repeated completion of the
+  // old tag then matches nothing. Returns the new tag.
+  uint32_t renew(uint32_t tag);
 
   static uint32_t slot_of(uint32_t tag) { return tag & 0xFFFF; }
   static uint32_t make_tag(uint32_t slot, uint16_t generation) {

@@ -20,8 +20,11 @@ NetShim::NetShim(NetShimOptions options, std::unique_ptr<NetDriverPort> port)
       pool_(options_.buffer_area, options_.buffer_area_iova, options_.buffer_count, kNetBufferSize),
       tx_len_(options_.buffer_count, 0),
       tx_seq_(options_.buffer_count, 0),
+      tx_given_at_(options_.buffer_count),
       rx_seq_(options_.buffer_count, 0),
-      reap_batch_(256) {}
+      reap_batch_(256) {
+  set_tx_timeout(options_.tx_timeout);
+}
 
 NetShim::~NetShim() {
   stop();
@@ -188,6 +191,7 @@ bool NetShim::pump_tap() {
     }
     tx_len_[*id] = static_cast<uint32_t>(got);
     tx_seq_[*id] = next_tx_seq_++;
+    tx_given_at_[*id] = std::chrono::steady_clock::now();
     pool_.post(*id, BufferOwner::kTxPosted);
     port_->stage_tx(n++, NetDescriptor{pool_.iova(*id), static_cast<uint32_t>(got), *id, 0});
   }
@@ -203,6 +207,7 @@ bool NetShim::issue_resend() {
   while (n < space && !tx_resend_.empty()) {
     uint16_t id = tx_resend_.front();
     tx_resend_.pop_front();
+    tx_given_at_[id] = std::chrono::steady_clock::now();  // a fresh clock for the successor
     pool_.post(id, BufferOwner::kTxPosted);
     uint16_t flag = resend_adopt_ ? abi::kNetFlagAdopt : 0;
     port_->stage_tx(n++, NetDescriptor{pool_.iova(id), tx_len_[id], id, flag});
@@ -220,7 +225,8 @@ bool NetShim::issue_rx_adopt() {
     uint16_t id = rx_adopt_.front();
     rx_adopt_.pop_front();
     pool_.post(id, BufferOwner::kRxPosted);
-    port_->stage_rx_free(n++, NetDescriptor{pool_.iova(id), kNetBufferSize, id, abi::kNetFlagAdopt});
+    port_->stage_rx_free(n++,
+                         NetDescriptor{pool_.iova(id), kNetBufferSize, id, abi::kNetFlagAdopt});
   }
   port_->commit_rx_free(n);
   return n > 0;
@@ -333,6 +339,7 @@ uint32_t NetShim::prepare_restart(TxResendMode mode) {
 void NetShim::run() {
   while (!stop_requested_.load(std::memory_order_acquire)) {
     run_commands();
+    check_tx_timeout();
     bool progress = harvest_tx_done();
     progress |= harvest_rx_done();
     bool held = held_.load(std::memory_order_acquire);

@@ -44,6 +44,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -80,6 +81,15 @@ struct NetShimOptions {
   // Called once, on the shim's thread, the first time the driver breaks the
   // protocol. May be empty.
   std::function<void(const std::string& reason)> on_driver_fault;
+  // The TX watch (policy [heartbeat] request_timeout; Linux's netdev
+  // watchdog, dev_watchdog, for a NIC): a TX frame the driver was given and
+  // has not returned this long means a stuck driver or device although the
+  // driver beats (lost TX completion, device hang). RX buffers are not
+  // watched: they wait for traffic. 0 = no watch; set_tx_timeout() changes it.
+  std::chrono::milliseconds tx_timeout{0};
+  // Called once, on the shim's thread, when the watch fires (re-armed by
+  // restart()). Empty: on_driver_fault is called instead.
+  std::function<void(const std::string& reason)> on_tx_timeout;
 };
 
 // Counters, readable from any thread while the shim runs. "tx" is host ->
@@ -100,6 +110,7 @@ struct NetShimStats {
   std::atomic<uint64_t> tx_dropped_on_restart{0};    // TX frames dropped by TxResendMode::kDrop
   std::atomic<uint64_t> rx_reclaimed_on_restart{0};  // RX buffers taken back from a dead driver
   std::atomic<uint64_t> resent_for_adoption{0};      // TX + RX buffers resent to a warm successor
+  std::atomic<uint64_t> tx_timeouts{0};              // times the TX watch fired
   // steady_clock ns of the first buffer a driver returned after the latest
   // restart(); 0 until then (downtime = this - time of death).
   std::atomic<int64_t> first_completion_after_restart_ns{0};
@@ -135,6 +146,11 @@ class NetShim {
   void release_quarantine();
   bool held() const { return held_.load(std::memory_order_acquire); }
 
+  // A reloaded policy's request_timeout for the TX watch (0 = off); any thread.
+  void set_tx_timeout(std::chrono::milliseconds timeout) {
+    tx_timeout_ms_.store(timeout.count(), std::memory_order_relaxed);
+  }
+
  private:
   void run();
   bool harvest_tx_done();
@@ -149,6 +165,8 @@ class NetShim {
   bool issue_rx_adopt();
   uint32_t prepare_restart(TxResendMode mode);
   void run_commands();
+  // The TX watch (net_shim_tx_watch.cc), at most every tenth of the timeout.
+  void check_tx_timeout();
   Status post_command(std::function<void()> command);
 
   const NetShimOptions options_;
@@ -157,6 +175,9 @@ class NetShim {
   NetBufferPool pool_;
   std::vector<uint32_t> tx_len_;  // frame length per buffer, as the shim posted it
   std::vector<uint64_t> tx_seq_;  // per buffer: when its frame was read from the TAP
+  std::vector<std::chrono::steady_clock::time_point> tx_given_at_;  // per buffer: last TX post
+  std::atomic<int64_t> tx_timeout_ms_{0};
+  std::chrono::steady_clock::time_point next_tx_check_{};
   uint64_t next_tx_seq_ = 0;
   std::vector<uint64_t> rx_seq_;  // per buffer: when it was posted for RX
   uint64_t next_rx_seq_ = 0;

@@ -20,6 +20,7 @@
 
 #include "abi/net_ring_region.h"
 #include "shim/ring_net_driver_port.h"
+#include "shim/testing/fake_net_driver_port.h"
 
 namespace uldd::shim {
 namespace {
@@ -27,105 +28,11 @@ namespace {
 using abi::NetDescriptor;
 using abi::NetStatus;
 using namespace std::chrono_literals;
+using fakes::FakeNetPort;
 
 constexpr uint32_t kBuffers = 32;
 constexpr uint32_t kRxBuffers = 8;
 constexpr uint64_t kAreaIova = 0x10000;
-
-// The driver's side, driven by the test: it sees what the shim posts and
-// returns whatever the test tells it to, hostile or not.
-class FakeNetPort final : public NetDriverPort {
- public:
-  explicit FakeNetPort(uint32_t tx_capacity) : tx_capacity_(tx_capacity) {
-    wake_ = std::move(EventFd::create().value());
-  }
-
-  uint32_t tx_space() override {
-    std::lock_guard l(mu_);
-    return tx_capacity_ - static_cast<uint32_t>(tx_requests_.size() + staged_tx_.size());
-  }
-  void stage_tx(uint32_t, const NetDescriptor& d) override {
-    std::lock_guard l(mu_);
-    staged_tx_.push_back(d);
-  }
-  void commit_tx(uint32_t count) override {
-    std::lock_guard l(mu_);
-    EXPECT_EQ(count, staged_tx_.size());
-    if (count > 0) ++tx_commits_;
-    for (auto& d : staged_tx_) tx_requests_.push_back(d);
-    staged_tx_.clear();
-  }
-  uint32_t rx_free_space() override { return 1024; }
-  void stage_rx_free(uint32_t, const NetDescriptor& d) override {
-    std::lock_guard l(mu_);
-    rx_free_.push_back(d);
-  }
-  void commit_rx_free(uint32_t) override {}
-  uint32_t reap_tx_done(std::span<NetDescriptor> out) override { return pop(tx_done_, out); }
-  uint32_t reap_rx_done(std::span<NetDescriptor> out) override { return pop(rx_done_, out); }
-  int wake_fd() const override { return wake_.fd(); }
-  void on_wake() override { wake_.drain(); }
-  bool prepare_sleep(bool) override {
-    std::lock_guard l(mu_);
-    return !tx_done_.empty() || !rx_done_.empty();
-  }
-  void finish_sleep() override {}
-  bool protocol_violated() const override { return false; }
-  void reset() override {}
-
-  // Test side.
-  std::vector<NetDescriptor> take_tx_requests() {
-    std::lock_guard l(mu_);
-    std::vector<NetDescriptor> v(tx_requests_.begin(), tx_requests_.end());
-    tx_requests_.clear();
-    return v;
-  }
-  size_t tx_request_count() {
-    std::lock_guard l(mu_);
-    return tx_requests_.size();
-  }
-  std::vector<NetDescriptor> rx_free() {
-    std::lock_guard l(mu_);
-    return {rx_free_.begin(), rx_free_.end()};
-  }
-  NetDescriptor take_rx_free() {
-    std::lock_guard l(mu_);
-    NetDescriptor d = rx_free_.front();
-    rx_free_.pop_front();
-    return d;
-  }
-  void complete_tx(const NetDescriptor& d) { push(tx_done_, d); }
-  void complete_rx(const NetDescriptor& d) { push(rx_done_, d); }
-  int tx_commits() {
-    std::lock_guard l(mu_);
-    return tx_commits_;
-  }
-
- private:
-  uint32_t pop(std::deque<NetDescriptor>& q, std::span<NetDescriptor> out) {
-    std::lock_guard l(mu_);
-    uint32_t n = 0;
-    while (n < out.size() && !q.empty()) {
-      out[n++] = q.front();
-      q.pop_front();
-    }
-    return n;
-  }
-  void push(std::deque<NetDescriptor>& q, const NetDescriptor& d) {
-    {
-      std::lock_guard l(mu_);
-      q.push_back(d);
-    }
-    wake_.signal();
-  }
-
-  const uint32_t tx_capacity_;
-  std::mutex mu_;
-  std::vector<NetDescriptor> staged_tx_;
-  std::deque<NetDescriptor> tx_requests_, tx_done_, rx_done_, rx_free_;
-  int tx_commits_ = 0;
-  EventFd wake_;
-};
 
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
@@ -290,7 +197,8 @@ TEST_F(NetShimTest, HostileReturnsAreViolationsAndLeaveBuffersAlone) {
   bad.buffer_id = kBuffers;
   port_->complete_tx(bad);
   // The counter moves before the fault callback has stored its reason.
-  ASSERT_TRUE(eventually([&] { return shim_->stats().violations.load() == 1 && !first_fault().empty(); }));
+  ASSERT_TRUE(
+      eventually([&] { return shim_->stats().violations.load() == 1 && !first_fault().empty(); }));
   EXPECT_NE(first_fault().find("buffer not held by the driver for TX"), std::string::npos)
       << first_fault();
   // 2. an RX buffer returned on tx_done (wrong direction)

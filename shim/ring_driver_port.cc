@@ -4,7 +4,8 @@
 
 namespace uldd::shim {
 
-RingDriverPort::RingDriverPort(abi::RingRegionView view, const EventFd& driver_wake, const EventFd& shim_wake)
+RingDriverPort::RingDriverPort(abi::RingRegionView view, const EventFd& driver_wake,
+                               const EventFd& shim_wake)
     : view_(view),
       requests_(view.request_indices(), view.request_slots(), view.header.capacity, 0),
       completions_(view.completion_indices(), view.completion_slots(), view.header.capacity, 0),
@@ -13,7 +14,8 @@ RingDriverPort::RingDriverPort(abi::RingRegionView view, const EventFd& driver_w
 
 uint32_t RingDriverPort::submit_space() {
   bool corrupt = false;
-  uint32_t space = requests_.free_slots(&corrupt);
+  // Blanks the slots the driver released since the last look (abi/ring_region.h).
+  uint32_t space = requests_.free_slots_blanking(abi::kBlankRequest, &corrupt);
   violated_ |= corrupt;
   return space;
 }
@@ -25,7 +27,8 @@ void RingDriverPort::commit(uint32_t count) {
 
 uint32_t RingDriverPort::reap(std::span<abi::BlockDescriptor> out) {
   bool corrupt = false;
-  uint32_t n = std::min<uint32_t>(completions_.available(&corrupt), static_cast<uint32_t>(out.size()));
+  uint32_t n =
+      std::min<uint32_t>(completions_.available(&corrupt), static_cast<uint32_t>(out.size()));
   violated_ |= corrupt;
   for (uint32_t i = 0; i < n; ++i) out[i] = completions_.peek(i);
   if (n > 0 && completions_.release(n)) driver_wake_.signal();
@@ -51,10 +54,10 @@ void RingDriverPort::reset() {
     abi::ring_detail::store(ix->consumer.head, 0, std::memory_order_relaxed);
     abi::ring_detail::store(ix->consumer.consumer_needs_wakeup, 0, std::memory_order_release);
   }
-  requests_ = abi::SpscProducer<abi::BlockDescriptor>(view_.request_indices(), view_.request_slots(),
-                                                      view_.header.capacity, 0);
-  completions_ = abi::SpscConsumer<abi::BlockDescriptor>(view_.completion_indices(), view_.completion_slots(),
-                                                         view_.header.capacity, 0);
+  requests_ = abi::SpscProducer<abi::BlockDescriptor>(
+      view_.request_indices(), view_.request_slots(), view_.header.capacity, 0);
+  completions_ = abi::SpscConsumer<abi::BlockDescriptor>(
+      view_.completion_indices(), view_.completion_slots(), view_.header.capacity, 0);
   violated_ = false;
 }
 

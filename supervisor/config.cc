@@ -17,6 +17,7 @@
 
 #include "abi/ring_region.h"
 #include "common/toml_table_reader.h"
+#include "supervisor/kernel_uio_target.h"
 #include "supervisor/nic_config.h"
 
 namespace uldd::supervisor {
@@ -49,21 +50,10 @@ bool is_power_of_two(uint64_t v) {
   return v != 0 && (v & (v - 1)) == 0;
 }
 
-// "kernel:" followed by a PCI address dddd:bb:dd.f in lower-case hex.
+// "emulated", or "kernel:" and a PCI address or vendor:device id
+// (supervisor/kernel_uio_target.h).
 bool valid_uio(const std::string& s) {
-  if (s == "emulated") return true;
-  if (!s.starts_with("kernel:")) return false;
-  std::string_view bdf = std::string_view(s).substr(7);
-  constexpr std::string_view kShape = "hhhh:hh:hh.f";
-  if (bdf.size() != kShape.size()) return false;
-  for (size_t i = 0; i < bdf.size(); ++i) {
-    char c = bdf[i];
-    bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-    if (kShape[i] == 'h' && !hex) return false;
-    if (kShape[i] == 'f' && (c < '0' || c > '7')) return false;
-    if ((kShape[i] == ':' || kShape[i] == '.') && c != kShape[i]) return false;
-  }
-  return true;
+  return s == "emulated" || is_kernel_uio(s);
 }
 
 Status parse_supervisor(const std::string& source, const toml::table& t, SupervisorConfig& c) {
@@ -116,7 +106,8 @@ Status parse_disk(const TomlTableReader& r, const fs::path& runtime_dir, DiskDev
   ULDD_TRY(r.read_string("uio", d.uio));
   if (!valid_uio(d.uio))
     return r.error("uio",
-                   "'uio' = \"" + d.uio + "\" is not \"emulated\" or \"kernel:dddd:bb:dd.f\"");
+                   "'uio' = \"" + d.uio +
+                       "\" is not \"emulated\", \"kernel:dddd:bb:dd.f\" or \"kernel:vvvv:dddd\"");
 
   ULDD_TRY(r.read_path("backing_file", runtime_dir, d.backing_file));
   if (d.uio == "emulated" && d.backing_file.empty())

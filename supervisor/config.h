@@ -28,7 +28,8 @@ struct DiskDeviceConfig {
                                        //   > 0, multiple of 4096
   uint32_t model_latency_us = 0;       // added latency per command, <= 1 s (0 = none)
   uint32_t model_max_iops = 0;  // I/O completions per second at most in the model (0 = no limit)
-  // UIO backend: "emulated" (uldd-hw) or "kernel:<pci bdf>" (issue: real devices).
+  // UIO backend: "emulated" (uldd-hw) or a real device bound to uio_pci_generic,
+  // "kernel:<pci bdf>" or "kernel:<vendor>:<device>" (supervisor/kernel_uio_target.h).
   std::string uio = "emulated";
   // Driver and rings.
   uint32_t io_queues = 1;               // NVMe I/O queue pairs, 1..8
@@ -56,7 +57,7 @@ struct DiskDeviceConfig {
 struct NicDeviceConfig {
   std::string name;  // [[nic]] name = "nic0"; [a-z0-9_-]{1,15}, unique among devices
   DriverMode mode = DriverMode::kIsolated;
-  std::string uio = "emulated";     // "emulated" only so far (uldd-hw e1000)
+  std::string uio = "emulated";     // or "kernel:<bdf>" / "kernel:vvvv:dddd" (a real e1000)
   std::string tap = "uldd0";        // host-side TAP the shim creates; a Linux ifname (<= 15 chars)
   std::string tap_netns;            // named netns (/run/netns/NAME) for the TAP; "" = ours
   std::string wire_tap = "uldd0w";  // the device model's wire TAP

@@ -194,8 +194,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"mode = \"shared\"",
                 "t.toml:7:8: 'mode' = \"shared\" is not \"isolated\" or \"colocated\""},
         BadCase{"uio = \"kernel:00:04.0\"",
-                "t.toml:7:7: 'uio' = \"kernel:00:04.0\" is not \"emulated\" or "
-                "\"kernel:dddd:bb:dd.f\""},
+                "t.toml:7:7: 'uio' = \"kernel:00:04.0\" is not \"emulated\", "
+                "\"kernel:dddd:bb:dd.f\" or \"kernel:vvvv:dddd\""},
+        BadCase{"uio = \"kernel:8086:100E\"",
+                "t.toml:7:7: 'uio' = \"kernel:8086:100E\" is not \"emulated\", "
+                "\"kernel:dddd:bb:dd.f\" or \"kernel:vvvv:dddd\""},
         BadCase{"[disk.extra]", "t.toml:7:7: unknown key 'extra' in [[disk]]"}));
 
 TEST(ConfigTest, DiskNamePattern) {
@@ -218,6 +221,7 @@ TEST(ConfigTest, DiskWithoutNameOrBackingFile) {
             "t.toml:1:1: disk 'a' needs a 'backing_file' (uio = \"emulated\")");
   // A real device brings its own media.
   EXPECT_EQ(error_of("[[disk]]\nname = \"a\"\nuio = \"kernel:0000:00:04.0\"\n"), "");
+  EXPECT_EQ(error_of("[[disk]]\nname = \"a\"\nuio = \"kernel:1b36:0010\"\n"), "");
 }
 
 TEST(ConfigTest, SupervisorTableRules) {
@@ -360,9 +364,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "t.toml:4:1: unknown key 'wire_tapp' in [[nic]] (did you mean 'wire_tap'?)"},
         BadCase{"mode = \"shared\"",
                 "t.toml:4:8: 'mode' = \"shared\" is not \"isolated\" or \"colocated\""},
-        BadCase{"uio = \"kernel:0000:00:03.0\"",
-                "t.toml:4:7: 'uio' = \"kernel:0000:00:03.0\" is not \"emulated\" (the only NIC backend "
-                "so far)"},
+        BadCase{"uio = \"kernel:0000:00:3.0\"",
+                "t.toml:4:7: 'uio' = \"kernel:0000:00:3.0\" is not \"emulated\", "
+                "\"kernel:dddd:bb:dd.f\" or \"kernel:vvvv:dddd\""},
+        BadCase{"uio = \"kernel:0000:100e\"",
+                "t.toml:4:7: 'uio' = \"kernel:0000:100e\" is not \"emulated\", "
+                "\"kernel:dddd:bb:dd.f\" or \"kernel:vvvv:dddd\""},
         BadCase{"tap = \"a-very-long-ifname\"",
                 "t.toml:4:7: 'tap' = \"a-very-long-ifname\" is not an interface name "
                 "([A-Za-z0-9_.-]{1,15})"},
@@ -378,11 +385,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "t.toml:4:7: 'mac' = \"52-54-00-12-34-56\" is not six hex pairs separated by ':'"},
         BadCase{"mac = \"01:00:5e:00:00:01\"",
                 "t.toml:4:7: 'mac' = \"01:00:5e:00:00:01\" is a multicast address"},
-        BadCase{"mac = \"00:00:00:00:00:00\"", "t.toml:4:7: 'mac' = \"00:00:00:00:00:00\" is all zero"},
+        BadCase{"mac = \"00:00:00:00:00:00\"",
+                "t.toml:4:7: 'mac' = \"00:00:00:00:00:00\" is all zero"},
         BadCase{"tx_descriptors = 100",
                 "t.toml:4:18: 'tx_descriptors' = 100 is not a power of two"},
-        BadCase{"rx_descriptors = 4",
-                "t.toml:4:18: 'rx_descriptors' = 4 is out of range 8..4096"},
+        BadCase{"rx_descriptors = 4", "t.toml:4:18: 'rx_descriptors' = 4 is out of range 8..4096"},
         BadCase{"rx_descriptors = \"256\"",
                 "t.toml:4:18: 'rx_descriptors' must be an integer, not a string"},
         BadCase{"ring_capacity = 131072",
@@ -395,9 +402,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"policy = \"Fast!\"",
                 "t.toml:4:10: 'policy' = \"Fast!\" is not a policy name ([a-z0-9_-]{1,64})"},
         BadCase{"policy = 3", "t.toml:4:10: 'policy' must be a string, not an integer"},
-        BadCase{"polcy = \"x\"", "t.toml:4:1: unknown key 'polcy' in [[nic]] (did you mean 'policy'?)"},
-        BadCase{"driver = \"bin/drv\"",
-                "t.toml:4:10: 'driver' must be an absolute path (or \"\" for the bundled driver)"}));
+        BadCase{"polcy = \"x\"",
+                "t.toml:4:1: unknown key 'polcy' in [[nic]] (did you mean 'policy'?)"},
+        BadCase{
+            "driver = \"bin/drv\"",
+            "t.toml:4:10: 'driver' must be an absolute path (or \"\" for the bundled driver)"}));
+
+TEST(ConfigTest, NicOnARealDevice) {
+  EXPECT_EQ(error_of("[[nic]]\nname = \"n\"\nuio = \"kernel:8086:100e\"\n"), "");
+  EXPECT_EQ(error_of("[[nic]]\nname = \"n\"\nuio = \"kernel:0000:00:02.0\"\n"), "");
+}
 
 TEST(ConfigTest, NicNamesAndTapsAreUnique) {
   const std::string a = "[[nic]]\nname = \"a\"\ntap = \"t0\"\nwire_tap = \"w0\"\n";
@@ -414,8 +428,11 @@ TEST(ConfigTest, NicNamesAndTapsAreUnique) {
   EXPECT_EQ(error_of("[[nic]]\nname = \"a\"\n[[nic]]\nname = \"b\"\ntap = \"t1\"\n"),
             "t.toml:3:1: 'wire_tap' = \"uldd0w\" is already used by a.wire_tap at 1:1");
   // The same name in different namespaces is two different interfaces.
-  EXPECT_EQ(error_of(a + "[[nic]]\nname = \"b\"\ntap = \"t0\"\ntap_netns = \"x\"\nwire_tap = \"w1\"\n"), "");
-  EXPECT_EQ(error_of("[nic]\nname = \"a\"\n"), "t.toml:1:1: 'nic' must be an array of tables ([[nic]])");
+  EXPECT_EQ(
+      error_of(a + "[[nic]]\nname = \"b\"\ntap = \"t0\"\ntap_netns = \"x\"\nwire_tap = \"w1\"\n"),
+      "");
+  EXPECT_EQ(error_of("[nic]\nname = \"a\"\n"),
+            "t.toml:1:1: 'nic' must be an array of tables ([[nic]])");
   EXPECT_EQ(error_of(a + "[[nics]]\n"), "t.toml:5:3: unknown table [[nics]] (did you mean 'nic'?)");
 }
 

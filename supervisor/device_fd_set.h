@@ -15,11 +15,15 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "abi/driver_fds.h"
 #include "common/event_fd.h"
 #include "common/result.h"
 #include "common/shared_memory.h"
 #include "common/unique_fd.h"
+#include "supervisor/kernel_device_files.h"
 #include "supervisor/systemd/adoption_record.h"
 #include "supervisor/systemd/fd_checks.h"
 #include "supervisor/systemd/fd_inventory.h"
@@ -118,6 +122,34 @@ void add_device_store_entries(const Resources& r, const std::string& device,
   for (const auto& role : regions) out.add(device + "." + role.name, (r.*role.region).fd());
   for (const auto& role : events) out.add(device + "." + role.name, (r.*role.event).fd());
   out.add(device + ".lifeline", r.lifeline.get());
+}
+
+// The fds of abi/driver_fds.h for a driver of the device `r` belongs to,
+// as SpawnSpec::fds ({number in the driver, fd here}): its regions and wake
+// eventfds, then the device — the model's BAR memfd, interrupt and doorbell
+// eventfds (emulated), or a real device's BAR0, /dev/uioN, PCI config file
+// and DMA address table (`kernel` given; r.dma is then a mapping of the
+// kernel device's DMA memfd). A standby also gets `release_fd`.
+template <class Resources>
+std::vector<std::pair<int, int>> driver_spawn_fds(const Resources& r,
+                                                  const KernelDeviceFiles* kernel, bool standby,
+                                                  int release_fd) {
+  std::vector<std::pair<int, int>> fds = {
+      {abi::kFdControlBlock, r.control.fd()},  {abi::kFdRingRegion, r.rings.fd()},
+      {abi::kFdCheckpoint, r.checkpoint.fd()}, {abi::kFdDriverWake, r.driver_wake.fd()},
+      {abi::kFdShimWake, r.shim_wake.fd()},    {abi::kFdDma, r.dma.fd()}};
+  if (kernel != nullptr) {
+    fds.insert(fds.end(), {{abi::kFdUioBar, kernel->bar_fd()},
+                           {abi::kFdUioIrq, kernel->irq_fd()},
+                           {abi::kFdUioAux, kernel->config_fd()},
+                           {abi::kFdDmaTable, kernel->table_fd()}});
+  } else {
+    fds.insert(fds.end(), {{abi::kFdUioBar, r.bar.fd()},
+                           {abi::kFdUioIrq, r.irq.fd()},
+                           {abi::kFdUioAux, r.doorbell.fd()}});
+  }
+  if (standby) fds.emplace_back(abi::kFdStandbyRelease, release_fd);
+  return fds;
 }
 
 }  // namespace uldd::supervisor

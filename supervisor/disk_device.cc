@@ -18,15 +18,15 @@
 #include "shim/frontends/fuse_frontend.h"
 #include "shim/frontends/nbd_server.h"
 #include "shim/ring_driver_port.h"
+#include "supervisor/colocated_uio.h"
+#include "supervisor/device_fd_set.h"
 #include "uio/emulated_uio.h"
 
 namespace uldd::supervisor {
 namespace {
 
-Result<UniqueFd> dup_fd(int fd, const std::string& what) {
-  int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (d < 0) return errno_error("dup(" + what + ")");
-  return UniqueFd(d);
+shim::ErrorRetry error_retry_of(const policies::RestartPolicy& p) {
+  return {p.error_retries, p.retry_delay, p.retry_permanent};
 }
 
 std::string mib(uint64_t bytes) {
@@ -40,18 +40,30 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
                                                       const std::filesystem::path& bin_dir,
                                                       const policies::RestartPolicy& policy,
                                                       DeviceHandover handover) {
-  if (cfg.uio != "emulated")
-    return plain_error(
-        cfg.name + ": uio = \"" + cfg.uio +
-        "\": the supervisor drives emulated devices only so far; the kernel UIO backend "
-        "(uio/kernel_uio.h) is not wired to device start-up yet");
+  const std::optional<KernelUioTarget> kernel = parse_kernel_uio(cfg.uio);
   std::unique_ptr<DiskDevice> dev(new DiskDevice(cfg, bin_dir, sup.driver_user));
   dev->handover_ = handover;
-  ULDD_TRY(dev->acquire_resources(handover.inventory));  // fd store or new
+  // A real device is opened afresh by every supervisor: nothing of it goes
+  // through the fd store (its DMA pages must be pinned by a living process).
+  ULDD_TRY(dev->acquire_resources(kernel ? nullptr : handover.inventory));  // fd store or new
   dev->res_.control_block()->config.heartbeat_interval_us =
       static_cast<uint32_t>(std::chrono::microseconds(policy.heartbeat_interval).count());
 
-  ULDD_TRY(dev->adopted_ ? dev->bring_up_adopted_model() : dev->start_model());
+  if (kernel) {
+    auto k = KernelDeviceFiles::open_replacing_dma(cfg.name, *kernel, dev->res_.dma);
+    if (!k) return k.error();
+    dev->kernel_ = std::move(k.value());
+    // NVMe queues must be contiguous in bus-address space (QEMU and most
+    // controllers set CAP.CQR): without huge pages one queue fits one 4 KiB page.
+    if (!dev->kernel_->pinned_dma().hugetlb() && cfg.queue_depth * 64u > 4096u)
+      return plain_error(cfg.name + ": queue_depth " + std::to_string(cfg.queue_depth) + " needs " +
+                         std::to_string(cfg.queue_depth * 64u) +
+                         " contiguous bytes per submission queue, but the DMA region has no huge "
+                         "pages (4 KiB pages): reserve huge pages (vm.nr_hugepages) or set "
+                         "queue_depth <= 64");
+  } else {
+    ULDD_TRY(dev->adopted_ ? dev->bring_up_adopted_model() : dev->start_model());
+  }
   if (dev->adopted_) dev->kill_previous_driver();  // the successor starts cold, below
   if (cfg.mode == DriverMode::kIsolated) {
     // The seed is the device name's hash: restarts of one device jitter the
@@ -80,6 +92,8 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
   // A request the driver keeps without completing (policy request_timeout):
   // killed as hung and restarted cold. Colocated: no driver process to restart.
   if (dev->engine_) so.request_timeout = dev->engine_->policy().request_timeout;
+  // Error completions are retried as policy [errors] says (docs/recovery.md).
+  if (dev->engine_) so.error_retry = error_retry_of(dev->engine_->policy());
   so.on_request_timeout = [raw](const std::string& reason) {
     if (raw->engine_) raw->engine_->report_stuck_request(reason);
   };
@@ -109,9 +123,10 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
     dev->nbd_ = std::move(nbd.value());
   }
   dev->record_processes();
-  ULDD_TRY(dev->publish_fds());
+  if (!dev->kernel_) ULDD_TRY(dev->publish_fds());
   spdlog::info("{}: up: {} NVMe ({}), driver {} {}, policy '{}', FUSE file {}, NBD socket {}",
-               cfg.name, mib(cfg.size_bytes), cfg.backing_file.string(),
+               cfg.name, mib(cfg.size_bytes),
+               dev->kernel_ ? "kernel UIO " + dev->kernel_->describe() : cfg.backing_file.string(),
                cfg.mode == DriverMode::kIsolated ? "process" : "colocated",
                cfg.mode == DriverMode::kIsolated ? "pid " + std::to_string(dev->driver_pid())
                                                  : "in supervisor",
@@ -177,19 +192,10 @@ SpawnSpec DiskDevice::driver_spawn_spec(bool standby, int release_fd) {
   SpawnSpec spec;
   spec.executable = cfg_.driver.empty() ? bin_dir_ / "uldd-nvme-driver" : cfg_.driver;
   spec.role = cfg_.name + (standby ? " standby driver" : " driver");
-  spec.args = {"--uio=emulated", "--device", cfg_.name};
+  spec.args = {kernel_ ? "--uio=kernel" : "--uio=emulated", "--device", cfg_.name};
   if (standby) spec.args.push_back("--standby");
   spec.user = driver_user_;
-  spec.fds = {{abi::kFdControlBlock, res_.control.fd()},
-              {abi::kFdRingRegion, res_.rings.fd()},
-              {abi::kFdCheckpoint, res_.checkpoint.fd()},
-              {abi::kFdDriverWake, res_.driver_wake.fd()},
-              {abi::kFdShimWake, res_.shim_wake.fd()},
-              {abi::kFdDma, res_.dma.fd()},
-              {abi::kFdUioBar, res_.bar.fd()},
-              {abi::kFdUioIrq, res_.irq.fd()},
-              {abi::kFdUioAux, res_.doorbell.fd()}};
-  if (standby) spec.fds.emplace_back(abi::kFdStandbyRelease, release_fd);
+  spec.fds = driver_spawn_fds(res_, kernel_.get(), standby, release_fd);
   // The allow-list and the current policy's [limits] (a SIGHUP reload applies
   // from the next spawn; the engine enforces the same on every spawn).
   spec.sandbox = sandbox_for(engine_ ? engine_->policy().limits : policies::ResourceLimits{});
@@ -224,15 +230,8 @@ void DiskDevice::fail_device(const std::string& reason) {
 }
 
 Status DiskDevice::start_colocated_driver() {
-  auto bar = dup_fd(res_.bar.fd(), "BAR");
-  auto dma = dup_fd(res_.dma.fd(), "DMA");
-  auto irq = dup_fd(res_.irq.fd(), "irq");
-  auto db = dup_fd(res_.doorbell.fd(), "doorbell");
-  for (auto* r : {&bar, &dma, &irq, &db})
-    if (!*r) return r->error();
-  auto uio = uio::EmulatedUio::attach(std::move(bar.value()), std::move(dma.value()),
-                                      std::move(irq.value()), std::move(db.value()));
-  if (!uio) return uio.error();
+  auto uio = kernel_ ? open_kernel_device(*kernel_, res_.dma.fd()) : open_emulated_device(res_);
+  if (!uio) return Error{uio.error().code, cfg_.name + ": " + uio.error().message};
   colocated_uio_ = std::move(uio.value());
   auto driver = drivers::NvmeDriver::create(*colocated_uio_, res_.control_block()->config,
                                             res_.control_block(),
@@ -293,6 +292,7 @@ void DiskDevice::set_policy(const policies::RestartPolicy& policy) {
   if (!engine_) return;
   engine_->set_policy(policy);
   if (shim_) shim_->set_request_timeout(policy.request_timeout);
+  if (shim_) shim_->set_error_retry(error_retry_of(policy));
 }
 
 std::string DiskDevice::status_line(std::chrono::steady_clock::duration since_last) {
@@ -357,6 +357,7 @@ void DiskDevice::stop() {
   colocated_driver_.reset();
   colocated_uio_.reset();
   if (model_.running()) model_.terminate(std::chrono::seconds(5));
+  kernel_.reset();  // bus mastering off, DMA pages unpinned
   // A clean stop: the next start is a fresh one.
   if (handover_.store != nullptr) store_entries_.withdraw(*handover_.store);
   spdlog::info("{}: stopped", cfg_.name);

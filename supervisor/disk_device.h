@@ -23,10 +23,11 @@
 #include "supervisor/device_control.h"
 #include "supervisor/device_handover.h"
 #include "supervisor/disk_resources.h"
+#include "supervisor/kernel_device_files.h"
 #include "supervisor/restart_engine.h"
 
 namespace uldd::uio {
-class EmulatedUio;
+class UioDevice;
 }
 namespace uldd::drivers {
 class NvmeDriver;
@@ -57,7 +58,10 @@ class DiskDevice final : public DeviceControl, private DriverHost {
   const std::string& name() const override { return cfg_.name; }
   DeviceSnapshot snapshot() const override;  // supervisor/disk_device_control.cc
   abi::ControlBlock* fault_arming_block() override { return res_.control_block(); }
-  abi::DeviceFaultRegion* device_fault_region() override { return res_.fault_region(); }
+  // Null for a real device (kernel UIO): device faults are the model's.
+  abi::DeviceFaultRegion* device_fault_region() override {
+    return kernel_ ? nullptr : res_.fault_region();
+  }
   Result<std::string> corrupt_shared_memory(
       const faultinject::MemoryCorruptionRequest& request) override;  // *_device_control.cc
   shim::DiskShim& shim() { return *shim_; }
@@ -118,7 +122,10 @@ class DiskDevice final : public DeviceControl, private DriverHost {
   DiskResources res_;
   ChildProcess model_;
   std::unique_ptr<RestartEngine> engine_;
-  std::unique_ptr<uio::EmulatedUio> colocated_uio_;
+  // A real device (uio = "kernel:..."): its files and pinned DMA memory. No
+  // device model runs then; model_ stays empty.
+  std::unique_ptr<KernelDeviceFiles> kernel_;
+  std::unique_ptr<uio::UioDevice> colocated_uio_;
   std::unique_ptr<drivers::NvmeDriver> colocated_driver_;
   std::unique_ptr<shim::DiskShim> shim_;
   std::unique_ptr<shim::FuseFrontend> fuse_;

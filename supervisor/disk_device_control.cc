@@ -32,7 +32,8 @@ DeviceSnapshot DiskDevice::snapshot() const {
             {"violations", st.protocol_violations.load()},
             {"requests_open", st.requests_open.load()},
             {"descriptors_in_flight", st.descriptors_in_flight.load()},
-            {"resent", st.resent.load()}};
+            {"resent", st.resent.load()},
+            {"error_retries", st.error_retries.load()}};
   }
   return s;
 }

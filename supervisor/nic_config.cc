@@ -10,6 +10,7 @@
 
 #include "abi/ring_region.h"
 #include "common/toml_table_reader.h"
+#include "supervisor/kernel_uio_target.h"
 
 namespace uldd::supervisor {
 namespace {
@@ -70,9 +71,10 @@ Status parse_nic(const TomlTableReader& r, NicDeviceConfig& n) {
   ULDD_TRY(r.check_keys(kNicKeys));
   ULDD_TRY(read_device_name_and_mode(r, "nic", n.name, n.mode));
   ULDD_TRY(r.read_string("uio", n.uio));
-  if (n.uio != "emulated")
+  if (n.uio != "emulated" && !is_kernel_uio(n.uio))
     return r.error("uio",
-                   "'uio' = \"" + n.uio + "\" is not \"emulated\" (the only NIC backend so far)");
+                   "'uio' = \"" + n.uio +
+                       "\" is not \"emulated\", \"kernel:dddd:bb:dd.f\" or \"kernel:vvvv:dddd\"");
   for (auto [key, field] :
        {std::pair<std::string_view, std::string*>{"tap", &n.tap}, {"wire_tap", &n.wire_tap}}) {
     ULDD_TRY(r.read_string(key, *field));

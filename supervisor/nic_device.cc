@@ -17,18 +17,14 @@
 #include "shim/frontends/tap_frontend.h"
 #include "shim/net_shim.h"
 #include "shim/ring_net_driver_port.h"
+#include "supervisor/colocated_uio.h"
+#include "supervisor/device_fd_set.h"
 #include "supervisor/driver_sandbox.h"
 #include "uio/emulated_uio.h"
 #include "uio/mmio_sideband.h"
 
 namespace uldd::supervisor {
 namespace {
-
-Result<UniqueFd> dup_fd(int fd, const std::string& what) {
-  int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (d < 0) return errno_error("dup(" + what + ")");
-  return UniqueFd(d);
-}
 
 std::string mib(uint64_t bytes) {
   return fmt::format("{:.1f} MiB", bytes / 1048576.0);
@@ -41,10 +37,12 @@ Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
                                                     const std::filesystem::path& bin_dir,
                                                     const policies::RestartPolicy& policy,
                                                     DeviceHandover handover) {
+  const std::optional<KernelUioTarget> kernel = parse_kernel_uio(cfg.uio);
   std::unique_ptr<NicDevice> dev(
       new NicDevice(cfg, sup.runtime_dir / (cfg.name + ".stats"), bin_dir, sup.driver_user));
   dev->handover_ = handover;
-  ULDD_TRY(dev->acquire_resources(handover.inventory));  // fd store or new
+  // A real device is opened afresh by every supervisor (DiskDevice::start).
+  ULDD_TRY(dev->acquire_resources(kernel ? nullptr : handover.inventory));  // fd store or new
   // The engine's hang detection needs beats at least as often as the policy
   // says; a NIC configured to beat more often keeps its own interval.
   uint32_t& beat_us = dev->res_.control_block()->config.heartbeat_interval_us;
@@ -55,7 +53,22 @@ Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
   // and it is reported before any process exists.
   ULDD_TRY(dev->open_tap());
 
-  ULDD_TRY(dev->adopted_ ? dev->bring_up_adopted_model() : dev->start_model());
+  if (kernel) {
+    auto k = KernelDeviceFiles::open_replacing_dma(cfg.name, *kernel, dev->res_.dma);
+    if (!k) return k.error();
+    dev->kernel_ = std::move(k.value());
+    // A descriptor ring must be contiguous in bus-address space: without
+    // huge pages one ring fits one 4 KiB page (256 descriptors of 16 bytes).
+    uint32_t ring = std::max(cfg.tx_descriptors, cfg.rx_descriptors);
+    if (!dev->kernel_->pinned_dma().hugetlb() && ring * 16u > 4096u)
+      return plain_error(cfg.name + ": " + std::to_string(ring) + " descriptors need " +
+                         std::to_string(ring * 16u) +
+                         " contiguous bytes per ring, but the DMA region has no huge pages "
+                         "(4 KiB pages): reserve huge pages (vm.nr_hugepages) or use <= 256 "
+                         "descriptors");
+  } else {
+    ULDD_TRY(dev->adopted_ ? dev->bring_up_adopted_model() : dev->start_model());
+  }
   if (dev->adopted_) dev->kill_previous_driver();  // the successor starts cold, below
   if (cfg.mode == DriverMode::kIsolated) {
     // Seeded by the name, like a disk's: the same jitter run after run.
@@ -82,6 +95,12 @@ Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
   so.on_driver_fault = [raw](const std::string& reason) {
     if (raw->engine_) raw->engine_->report_fault(reason);
   };
+  // A TX frame the driver keeps without returning it (policy request_timeout,
+  // the netdev watchdog's job): killed as hung and restarted cold.
+  if (dev->engine_) so.tx_timeout = dev->engine_->policy().request_timeout;
+  so.on_tx_timeout = [raw](const std::string& reason) {
+    if (raw->engine_) raw->engine_->report_stuck_request(reason);
+  };
   std::unique_ptr<shim::NetDriverPort> port;
   if (cfg.mode == DriverMode::kIsolated) {
     port = std::make_unique<shim::RingNetDriverPort>(dev->res_.ring_view, dev->res_.driver_wake,
@@ -93,15 +112,16 @@ Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
   dev->shim_ = std::make_unique<shim::NetShim>(so, std::move(port));
   ULDD_TRY(dev->shim_->start());
   dev->record_processes();
-  ULDD_TRY(dev->publish_fds());
+  if (!dev->kernel_) ULDD_TRY(dev->publish_fds());
   dev->write_stats_file();
   spdlog::info("{}: up: e1000 {}, driver {} {}, policy '{}', TAP {}{}, wire {}{}", cfg.name,
                cfg.mac, cfg.mode == DriverMode::kIsolated ? "process" : "colocated",
                cfg.mode == DriverMode::kIsolated ? "pid " + std::to_string(dev->driver_pid())
                                                  : "in supervisor",
                cfg.mode == DriverMode::kIsolated ? policy.name : "none (colocated)", cfg.tap,
-               cfg.tap_netns.empty() ? "" : " (netns " + cfg.tap_netns + ")", cfg.wire_tap,
-               cfg.wire_netns.empty() ? "" : " (netns " + cfg.wire_netns + ")");
+               cfg.tap_netns.empty() ? "" : " (netns " + cfg.tap_netns + ")",
+               dev->kernel_ ? "kernel UIO " + dev->kernel_->describe() : cfg.wire_tap,
+               cfg.wire_netns.empty() || dev->kernel_ ? "" : " (netns " + cfg.wire_netns + ")");
   return dev;
 }
 
@@ -153,19 +173,10 @@ SpawnSpec NicDevice::driver_spawn_spec(bool standby, int release_fd) {
   SpawnSpec spec;
   spec.executable = cfg_.driver.empty() ? bin_dir_ / "uldd-e1000-driver" : cfg_.driver;
   spec.role = cfg_.name + (standby ? " standby driver" : " driver");
-  spec.args = {"--uio=emulated", "--device", cfg_.name};
+  spec.args = {kernel_ ? "--uio=kernel" : "--uio=emulated", "--device", cfg_.name};
   if (standby) spec.args.push_back("--standby");
   spec.user = driver_user_;
-  spec.fds = {{abi::kFdControlBlock, res_.control.fd()},
-              {abi::kFdRingRegion, res_.rings.fd()},
-              {abi::kFdCheckpoint, res_.checkpoint.fd()},
-              {abi::kFdDriverWake, res_.driver_wake.fd()},
-              {abi::kFdShimWake, res_.shim_wake.fd()},
-              {abi::kFdDma, res_.dma.fd()},
-              {abi::kFdUioBar, res_.bar.fd()},
-              {abi::kFdUioIrq, res_.irq.fd()},
-              {abi::kFdUioAux, res_.doorbell.fd()}};
-  if (standby) spec.fds.emplace_back(abi::kFdStandbyRelease, release_fd);
+  spec.fds = driver_spawn_fds(res_, kernel_.get(), standby, release_fd);
   // As DiskDevice's: the seccomp allow-list and the current policy's [limits].
   spec.sandbox = sandbox_for(engine_ ? engine_->policy().limits : policies::ResourceLimits{});
   return spec;
@@ -198,15 +209,8 @@ void NicDevice::fail_device(const std::string& reason) {
 }
 
 Status NicDevice::start_colocated_driver() {
-  auto bar = dup_fd(res_.bar.fd(), "BAR");
-  auto dma = dup_fd(res_.dma.fd(), "DMA");
-  auto irq = dup_fd(res_.irq.fd(), "irq");
-  auto db = dup_fd(res_.doorbell.fd(), "doorbell");
-  for (auto* r : {&bar, &dma, &irq, &db})
-    if (!*r) return r->error();
-  auto uio = uio::EmulatedUio::attach(std::move(bar.value()), std::move(dma.value()),
-                                      std::move(irq.value()), std::move(db.value()));
-  if (!uio) return uio.error();
+  auto uio = kernel_ ? open_kernel_device(*kernel_, res_.dma.fd()) : open_emulated_device(res_);
+  if (!uio) return Error{uio.error().code, cfg_.name + ": " + uio.error().message};
   colocated_uio_ = std::move(uio.value());
   auto driver = drivers::E1000Driver::create(*colocated_uio_, res_.control_block()->config,
                                              res_.control_block(),
@@ -266,7 +270,9 @@ std::chrono::steady_clock::time_point NicDevice::next_deadline() const {
 }
 
 void NicDevice::set_policy(const policies::RestartPolicy& policy) {
-  if (engine_) engine_->set_policy(policy);
+  if (!engine_) return;
+  engine_->set_policy(policy);
+  if (shim_) shim_->set_tx_timeout(policy.request_timeout);
 }
 
 void NicDevice::fail(const std::string& why) {
@@ -357,6 +363,7 @@ void NicDevice::stop() {
   colocated_driver_.reset();
   colocated_uio_.reset();
   if (model_.running()) model_.terminate(std::chrono::seconds(5));
+  kernel_.reset();  // bus mastering off, DMA pages unpinned
   // A clean stop: the next start is a fresh one (and the store's copy of the
   // TAP fd goes, so that closing ours below removes the TAP).
   if (handover_.store != nullptr) store_entries_.withdraw(*handover_.store);

@@ -41,11 +41,12 @@
 #include "supervisor/config.h"
 #include "supervisor/device_control.h"
 #include "supervisor/device_handover.h"
+#include "supervisor/kernel_device_files.h"
 #include "supervisor/nic_resources.h"
 #include "supervisor/restart_engine.h"
 
 namespace uldd::uio {
-class EmulatedUio;
+class UioDevice;
 }
 namespace uldd::drivers {
 class E1000Driver;
@@ -75,7 +76,10 @@ class NicDevice final : public DeviceControl, private DriverHost {
   const std::string& name() const override { return cfg_.name; }
   DeviceSnapshot snapshot() const override;  // supervisor/nic_device_control.cc
   abi::ControlBlock* fault_arming_block() override { return res_.control_block(); }
-  abi::DeviceFaultRegion* device_fault_region() override { return res_.fault_region(); }
+  // Null for a real device (kernel UIO): device faults are the model's.
+  abi::DeviceFaultRegion* device_fault_region() override {
+    return kernel_ ? nullptr : res_.fault_region();
+  }
   Result<std::string> corrupt_shared_memory(
       const faultinject::MemoryCorruptionRequest& request) override;  // *_device_control.cc
   shim::NetShim& shim() { return *shim_; }
@@ -145,7 +149,10 @@ class NicDevice final : public DeviceControl, private DriverHost {
   // Cold restarts whose successor is known to have reset the device, i.e.
   // after which the shim's quarantined buffers were released.
   uint64_t quarantine_released_for_ = 0;
-  std::unique_ptr<uio::EmulatedUio> colocated_uio_;
+  // A real device (uio = "kernel:..."): its files and pinned DMA memory. No
+  // device model runs then; model_ stays empty.
+  std::unique_ptr<KernelDeviceFiles> kernel_;
+  std::unique_ptr<uio::UioDevice> colocated_uio_;
   std::unique_ptr<drivers::E1000Driver> colocated_driver_;
   std::unique_ptr<shim::NetShim> shim_;
   bool failed_ = false;

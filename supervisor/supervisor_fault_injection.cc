@@ -76,11 +76,15 @@ Result<std::string> arm_fault_point(std::string_view device, DeviceControl& d,
 }
 
 // Performed by the device model (uldd-hw), armed through the device's fault
-// region, which no driver sees. Colocated devices have a model too.
+// region, which no driver sees. Colocated devices have a model too; a real
+// device (kernel UIO) has none, and the request is NotSupported.
 Result<std::string> arm_device_fault(std::string_view device, DeviceControl& d,
                                      const faultinject::DeviceFaultRequest& df) {
   abi::DeviceFaultRegion* region = d.device_fault_region();
-  if (region == nullptr) return Error{ENOTSUP, std::string(device) + ": no device fault region"};
+  if (region == nullptr)
+    return Error{ENOTSUP, std::string(device) +
+                              ": device faults need the device model (uio = \"emulated\"); this "
+                              "device is a real PCI device (kernel UIO) with no model to arm"};
   auto slot = faultinject::arm_device_fault(*region, df);
   if (!slot) return Error{slot.error().code, std::string(device) + ": " + slot.error().message};
   std::string detail = std::string(device) + ": " + faultinject::describe_device_fault_request(df) +

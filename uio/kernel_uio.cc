@@ -264,6 +264,25 @@ Result<uint32_t> KernelUio::take_irq() {
 }
 
 Status KernelUio::unmask_irq() {
+  if (config_.valid()) {
+    // uio_pci_generic has no irqcontrol (a write to /dev/uioN fails): its
+    // handler masks INTx with the command register's Interrupt Disable bit,
+    // and the driver clears that bit again. The whole 16-bit register is
+    // written, not just its high byte as DPDK does: QEMU re-evaluates the
+    // INTx line only on a write that covers byte 4 (PCI_COMMAND), and after
+    // a high-byte-only write its line level drifts from the status bit,
+    // which ends in "irq N: nobody cared" and a disabled IRQ. No interrupt
+    // can race the read-modify-write: the line is masked.
+    uint16_t command = 0;
+    if (::pread(config_.get(), &command, sizeof command, 4) != sizeof command)
+      return errno_error("pread(PCI config, COMMAND)");
+    if ((command & kCommandIntxDisable) == 0) return {};  // already unmasked
+    command = static_cast<uint16_t>(command & ~kCommandIntxDisable);
+    if (::pwrite(config_.get(), &command, sizeof command, 4) != sizeof command)
+      return errno_error("pwrite(PCI config, COMMAND: unmask INTx)");
+    return {};
+  }
+  // A UIO driver with irqcontrol: a 4-byte 1 re-enables the interrupt.
   uint32_t one = 1;
   ssize_t n;
   do {

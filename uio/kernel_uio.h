@@ -6,10 +6,13 @@
 // /sys/bus/pci/devices/<bdf>/resource0; other UIO drivers list their memory
 // in /sys/class/uio/uioN/maps/mapK and it is mapped from /dev/uioN at offset
 // K * page size. We use map0 when it exists, resource0 otherwise. The
-// interrupt is /dev/uioN: read() yields the 4-byte running interrupt count,
-// write() of a 4-byte 1 unmasks the line again (uio_pci_generic masks INTx in
-// the command register on each interrupt). Bus mastering, without which the
-// device cannot DMA, is switched on in the PCI config file.
+// interrupt is /dev/uioN: read() yields the 4-byte running interrupt count.
+// uio_pci_generic masks INTx on each interrupt by setting Interrupt Disable in
+// the PCI command register and has no irqcontrol (write() to /dev/uioN fails),
+// so with a config file the line is unmasked by clearing that bit again;
+// without one (UIO drivers that have irqcontrol) by write() of a 4-byte 1.
+// Bus mastering, without which the device cannot DMA, is switched on in the
+// PCI config file.
 //
 // Two ways in: open() finds and opens everything itself (tools, tests, a
 // supervisor preparing a device); adopt() builds the device from files opened
@@ -71,7 +74,8 @@ Result<KernelUioLocation> locate_kernel_uio(const KernelUioOptions& options);
 struct KernelUioFiles {
   UniqueFd bar;     // resource0, or /dev/uioN (mapped at offset 0 = map0)
   UniqueFd irq;     // /dev/uioN
-  UniqueFd config;  // PCI config space; invalid = leave the command register alone
+  UniqueFd config;  // PCI config space; invalid = leave the command register alone and
+                    //   unmask through irq (a UIO driver with irqcontrol)
   uint64_t bar_size = 0;
   uint64_t bar_page_offset = 0;
   uint32_t irq_count = 0;  // interrupt count when irq was opened

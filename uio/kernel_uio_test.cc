@@ -237,6 +237,27 @@ TEST_F(KernelUioTest, InterruptCountDeltaAndUnmask) {
   send_count(1);  // the 32-bit counter wrapped
   EXPECT_EQ(d->take_irq().value(), 3u);
 
+  // uio_pci_generic: the kernel masked INTx in the command register; unmask
+  // clears Interrupt Disable there and writes nothing to /dev/uioN (which
+  // has no irqcontrol and would fail the write).
+  fs::path config = device_dir("0000:00:04.0") / "config";
+  {
+    UniqueFd c(::open(config.c_str(), O_RDWR | O_CLOEXEC));
+    uint8_t masked = 0x05;  // SERR# + Interrupt Disable, as the kernel's handler leaves it
+    ASSERT_EQ(::pwrite(c.get(), &masked, 1, 5), 1);
+  }
+  ASSERT_TRUE(d->unmask_irq().ok());
+  EXPECT_EQ(word_at(config, 4), 0x0107u);  // bit 10 cleared, bus master kept
+  uint32_t written = 0;
+  EXPECT_EQ(::recv(irq_device_.get(), &written, sizeof written, MSG_DONTWAIT), -1);
+}
+
+TEST_F(KernelUioTest, UnmaskWithoutConfigWritesOneToTheUioDevice) {
+  add_device("0000:00:04.0", "0x1b36", "0x0010", 0);
+  options_.bdf = "0000:00:04.0";
+  options_.enable_bus_master = false;  // no config file: a UIO driver with irqcontrol
+  auto d = open_ok();
+  ASSERT_NE(d, nullptr);
   ASSERT_TRUE(d->unmask_irq().ok());
   uint32_t written = 0;
   EXPECT_EQ(::recv(irq_device_.get(), &written, sizeof written, MSG_DONTWAIT), 4);

@@ -5,8 +5,10 @@
 // provide them behind this one interface, and the driver code does not know
 // which it has:
 //   - kernel UIO (uio/kernel_uio.h): BAR0 mapped from sysfs resource0, INTx
-//     through /dev/uioN (read a 4-byte count, write 1 to unmask), DMA memory
-//     whose bus addresses come from /proc/self/pagemap;
+//     through /dev/uioN (read a 4-byte count; uio_pci_generic is unmasked by
+//     clearing Interrupt Disable in the PCI command register), DMA memory
+//     whose bus addresses the supervisor read from /proc/self/pagemap
+//     (uio/table_dma_region.h);
 //   - emulated UIO (uio/emulated_uio.h): BAR0 is a memfd shared with a device
 //     model process, the interrupt an eventfd, and a register write is
 //     followed by a kick on a doorbell eventfd, as KVM's ioeventfd would
@@ -34,7 +36,9 @@ class DmaRegion {
   // page) only; callers split at page boundaries.
   virtual uint64_t device_address(uint64_t iova) const = 0;
 
-  bool contains(uint64_t iova, uint64_t len) const { return iova <= size() && len <= size() - iova; }
+  bool contains(uint64_t iova, uint64_t len) const {
+    return iova <= size() && len <= size() - iova;
+  }
   template <class T>
   T* at(uint64_t iova) const {
     return reinterpret_cast<T*>(base() + iova);

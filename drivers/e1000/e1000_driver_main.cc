@@ -9,7 +9,9 @@
 //     5 checkpoint, 6 driver-wake eventfd, 7 shim-wake eventfd, 8 DMA memfd,
 //     9 BAR0 memfd, 10 IRQ eventfd, 11 doorbell eventfd (emulated backend),
 //     12 standby release eventfd (--standby only)
-//   --uio=kernel is accepted but the kernel backend is not built in yet.
+//   uldd-e1000-driver --uio=kernel ...: a real 8254x bound to
+//     uio_pci_generic: fd 9 BAR0 (resource0), 10 /dev/uioN, 11 its PCI config
+//     file, 13 the sealed DMA address table (drivers/uio_backend.h)
 //
 // Cold start (DriverLaunch::resume_mode == kCold): the device is reset and
 // the shim reissues what the dead driver held. Warm start (kWarm): the
@@ -56,6 +58,7 @@
 #include "drivers/e1000/e1000_driver.h"
 #include "drivers/e1000/e1000_driver_loop.h"
 #include "drivers/standby_release.h"
+#include "drivers/uio_backend.h"
 #include "uio/emulated_uio.h"
 
 namespace {
@@ -207,9 +210,8 @@ int run(const std::string& backend, const std::string& device, bool standby) {
     abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));
   }
 
-  if (backend == "kernel")
-    return refuse("--uio=kernel: the kernel UIO backend is not built into this binary yet",
-                  kExitBackendUnavailable);
+  bad = drivers::check_backend_fds(backend);
+  if (!bad.empty()) return refuse("refusing to start: " + bad, kExitEnvironment);
   // A standby maps the device only once promoted: the e1000's emulated BAR
   // carries a posted-write log (uio/mmio_sideband.h) whose tail EmulatedUio
   // copies at attach, and the active driver moves that tail meanwhile.
@@ -219,8 +221,9 @@ int run(const std::string& backend, const std::string& device, bool standby) {
     abi::store_shared(cb->status.pid, static_cast<int32_t>(::getpid()));
     abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));
   }
-  auto dev = uio::EmulatedUio::attach(UniqueFd(abi::kFdUioBar), UniqueFd(abi::kFdDma),
-                                      UniqueFd(abi::kFdUioIrq), UniqueFd(abi::kFdUioAux));
+  // Kernel UIO: BAR0, /dev/uioN, config file and the supervisor's address
+  // table; the interrupt is unmasked once here.
+  auto dev = drivers::open_uio_backend(backend);
   if (!dev) return refuse("refusing to start: " + dev.error().describe(), kExitEnvironment);
   bad = drivers::check_e1000_config(a.config, dev.value()->dma().size());
   if (!bad.empty()) return refuse("refusing to start: " + bad, kExitEnvironment);

@@ -106,7 +106,9 @@ class FakeNvmeDevice final : public uio::UioDevice {
   // Posts a completion the driver never asked for.
   void inject_cqe(uint16_t qid, uint16_t cid, uint16_t sq_id) { post(qid, sq_id, cid, 0, 0); }
   // The next I/O command fails with this status.
-  void fail_next_io(uint8_t sct, uint8_t sc) { fail_status_ = nvme::status::make(sct, sc); }
+  void fail_next_io(uint8_t sct, uint8_t sc, bool dnr = false) {
+    fail_status_ = nvme::status::make(sct, sc, dnr);
+  }
 
   bool hold_io = false;  // I/O doorbells only record the tail until process_io()
   void process_io() {

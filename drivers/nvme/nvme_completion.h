@@ -36,6 +36,14 @@ inline abi::BlockStatus block_status(uint16_t status_field) {
   return abi::BlockStatus::kIoError;
 }
 
+// The completion flags for an NVMe status: kBlockFlagDoNotRetry when the
+// controller set DNR on an error (§4.6.1), else 0.
+inline uint32_t completion_flags(uint16_t status_field) {
+  return block_status(status_field) != abi::BlockStatus::kOk && nvme::status::dnr(status_field) != 0
+             ? abi::kBlockFlagDoNotRetry
+             : 0;
+}
+
 inline std::string to_hex(uint32_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string s;

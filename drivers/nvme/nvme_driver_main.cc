@@ -16,7 +16,9 @@
 // the device nor the control block, until fd 12 is signalled; then it reads
 // the launch line and starts like a freshly spawned driver, minus exec,
 // dynamic linking and mapping.
-//   --uio=kernel is accepted but the kernel backend is not built in yet.
+//   uldd-nvme-driver --uio=kernel ...: a real controller bound to
+//     uio_pci_generic: fd 9 BAR0 (resource0), 10 /dev/uioN, 11 its PCI config
+//     file, 13 the sealed DMA address table (drivers/uio_backend.h)
 //
 // Exit codes:
 //   0  stopped by SIGTERM/SIGINT: in-flight commands drained (or the drain
@@ -53,6 +55,7 @@
 #include "drivers/nvme/nvme_dma_layout.h"
 #include "drivers/nvme/nvme_driver.h"
 #include "drivers/standby_release.h"
+#include "drivers/uio_backend.h"
 #include "uio/emulated_uio.h"
 
 namespace {
@@ -214,11 +217,12 @@ int run(const std::string& backend, const std::string& device, bool standby) {
     abi::store_shared(cb->status.state, static_cast<uint32_t>(abi::DriverState::kInitializing));
   }
 
-  if (backend == "kernel")
-    return refuse("--uio=kernel: the kernel UIO backend is not built into this binary yet",
-                  kExitBackendUnavailable);
-  auto dev = uio::EmulatedUio::attach(UniqueFd(abi::kFdUioBar), UniqueFd(abi::kFdDma),
-                                      UniqueFd(abi::kFdUioIrq), UniqueFd(abi::kFdUioAux));
+  bad = drivers::check_backend_fds(backend);
+  if (!bad.empty()) return refuse(bad, kExitEnvironment);
+  // Kernel UIO: BAR0, /dev/uioN, config file and the supervisor's address
+  // table; the interrupt is unmasked once here (a predecessor may have died
+  // with it masked).
+  auto dev = drivers::open_uio_backend(backend);
   if (!dev) return refuse(dev.error().describe(), kExitEnvironment);
   bad = drivers::check_driver_config(a.config, dev.value()->dma().size());
   if (!bad.empty()) return refuse(bad, kExitEnvironment);
@@ -240,10 +244,12 @@ int run(const std::string& backend, const std::string& device, bool standby) {
   abi::DriverLaunch launch;
   std::memcpy(&launch, &cb->launch, sizeof launch);  // copied once
   bool warm = launch.resume_mode == static_cast<uint32_t>(abi::ResumeMode::kWarm);
-  spdlog::info("backend {}, {} queue pair(s) x {}, max transfer {}, driver area {} of {} bytes, {} start #{}",
-               dev.value()->backend_name(), a.config.io_queue_count, a.config.io_queue_depth,
-               a.config.max_transfer, driver.value()->layout().total_size,
-               a.config.dma_driver_area_size, warm ? "warm" : "cold", launch.incarnation);
+  spdlog::info(
+      "backend {}, {} queue pair(s) x {}, max transfer {}, driver area {} of {} bytes, {} start "
+      "#{}",
+      dev.value()->backend_name(), a.config.io_queue_count, a.config.io_queue_depth,
+      a.config.max_transfer, driver.value()->layout().total_size, a.config.dma_driver_area_size,
+      warm ? "warm" : "cold", launch.incarnation);
   if (warm) {
     Status adopted = driver.value()->adopt(launch.adopt_count);
     if (!adopted) {

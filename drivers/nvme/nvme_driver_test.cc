@@ -296,9 +296,16 @@ TEST_F(NvmeDriverTest, StatusMapping) {
   EXPECT_EQ(run_one(request(1, BlockOp::kRead, kDriverArea, 512, 0)).status,
             static_cast<uint16_t>(BlockStatus::kMediaError));
   dev_->fail_next_io(nvme::status::kTypeGeneric, nvme::status::kInternalError);
-  EXPECT_EQ(run_one(request(2, BlockOp::kWrite, kDriverArea, 512, 0)).status,
-            static_cast<uint16_t>(BlockStatus::kIoError));
-  EXPECT_EQ(driver_->stats().device_errors, 2u);
+  BlockDescriptor c = run_one(request(2, BlockOp::kWrite, kDriverArea, 512, 0));
+  EXPECT_EQ(c.status, static_cast<uint16_t>(BlockStatus::kIoError));
+  EXPECT_EQ(c.flags, 0u) << "DNR clear: the shim may retry";
+  // Do Not Retry (§4.6.1) travels to the shim as kBlockFlagDoNotRetry.
+  dev_->fail_next_io(nvme::status::kTypeGeneric, nvme::status::kInvalidField, true);
+  c = run_one(request(3, BlockOp::kWrite, kDriverArea, 512, 0));
+  EXPECT_EQ(c.status, static_cast<uint16_t>(BlockStatus::kIoError));
+  EXPECT_EQ(c.flags, abi::kBlockFlagDoNotRetry);
+  EXPECT_EQ(run_one(request(4, BlockOp::kWrite, kDriverArea, 512, 0)).flags, 0u);
+  EXPECT_EQ(driver_->stats().device_errors, 3u);
 }
 
 const abi::CheckpointSlot& newest(const abi::CheckpointRegion& r) {

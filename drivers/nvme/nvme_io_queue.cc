@@ -81,7 +81,11 @@ size_t NvmeIoQueue::harvest(std::span<abi::BlockDescriptor> out, NvmeQueueCounte
     uint32_t advance = (c.sq_head + g_.depth - sq_head_) % g_.depth;
     uint32_t pending = (sq_tail_ + g_.depth - sq_head_) % g_.depth;
     if (c.sq_head < g_.depth && advance <= pending) {
-      sq_head_ = c.sq_head;
+      // The controller has fetched the entries it passed: zero them, so a
+      // wrong SQ tail doorbell later makes it fetch zeros (opcode 00h Flush
+      // with NSID 0: Invalid Namespace), never a stale read or write again.
+      for (; sq_head_ != c.sq_head; sq_head_ = (sq_head_ + 1) % g_.depth)
+        std::memset(static_cast<void*>(&sq_[sq_head_]), 0, sizeof(nvme::SubmissionEntry));
     } else {
       ++counters->bad_sq_head;
     }
@@ -98,6 +102,7 @@ size_t NvmeIoQueue::harvest(std::span<abi::BlockDescriptor> out, NvmeQueueCounte
     abi::BlockStatus s = block_status(c.status);
     if (s != abi::BlockStatus::kOk) ++counters->device_errors;
     d.status = static_cast<uint16_t>(s);
+    d.flags = completion_flags(c.status);
     out[n++] = d;
   }
   return n;

@@ -20,10 +20,10 @@ namespace uldd::campaign {
 
 struct CampaignDevice {
   std::string name;                   // "disk0"; [a-z0-9_-]{1,15}, unique
-  std::string kind;                   // "disk" (the runner also knows "nic" by name only)
+  std::string kind;                   // "disk" | "nic" (an emulated e1000 behind a TAP)
   std::filesystem::path driver;       // driver executable; empty = the bin dir's default
   std::filesystem::path policy;       // restart policy file; empty = built-in default
-  uint64_t size_bytes = 64ull << 20;  // disk size, multiple of 4096
+  uint64_t size_bytes = 64ull << 20;  // disk size, multiple of 4096 (disks only)
 };
 
 struct CampaignFault {
@@ -40,26 +40,48 @@ struct DiskWorkload {
   uint32_t block_size = 4096;  // bytes, multiple of 4096, <= 1 MiB
 };
 
+// The NIC workload (udp_echo_workload.h), run on every [[device]] of kind
+// "nic": datagrams through the NIC to an echo peer on the device's wire.
+struct NicWorkload {
+  std::string name;            // "" = none, "udp-echo"
+  uint32_t size = 512;         // datagram bytes (UDP payload), 64..1472
+  uint32_t rate = 2000;        // datagrams sent per second at most, 1..100000
+  uint32_t window = 32;        // datagrams outstanding at most, 1..4096
+  uint32_t timeout_ms = 1000;  // not echoed within this: lost (10..60000)
+};
+
+inline constexpr uint64_t kNoLimit = UINT64_MAX;  // an invariant not checked ("any")
+
 struct Invariants {
   uint64_t lost_writes = 0;             // at most this many acknowledged writes missing
   uint64_t corrupted = 0;               // at most this many blocks with wrong bytes
   uint64_t io_errors = 0;               // at most this many I/O errors seen by the workload
   bool supervisor_survives = true;      // the supervisor must outlive the campaign
   double min_recovered_percent = 99.9;  // of faults that had an effect, recovered warm or cold
+  // The NIC (udp-echo): a recovery is a stall, but frames the device or the
+  // dying driver held may be lost (docs/recovery.md, "NIC (e1000)").
+  uint64_t lost_datagrams = 0;       // at most this many datagrams never echoed
+  uint64_t corrupted_datagrams = 0;  // at most this many echoes with wrong bytes
+  // A duplicate is within the promise (a TX frame the device sent before the
+  // crash is reissued: docs/recovery.md): no limit unless set.
+  uint64_t duplicated_datagrams = kNoLimit;  // at most this many echoes seen twice
+  uint64_t reordered_datagrams = 0;          // at most this many echoes behind a later one
 };
 
 struct Campaign {
   std::filesystem::path file;  // where it was read from (relative paths resolve against it)
   std::string name;
   uint64_t seed = 1;
-  uint32_t faults = 0;          // number of faults; or
-  uint32_t duration_s = 0;      // faults until this many seconds are scheduled
-  uint32_t interval_ms = 1000;  // mean gap between faults
-  uint32_t settle_ms = 2000;    // window after a fault in which a recovery counts as its effect
+  uint32_t faults = 0;              // number of faults; or
+  uint32_t duration_s = 0;          // faults until this many seconds are scheduled
+  uint32_t interval_ms = 1000;      // mean gap between faults
+  uint32_t settle_ms = 2000;        // "window": the wait after a fault; "progress": its bound
+  std::string settle = "progress";  // "progress" (decide no-effect early) | "window"
+  uint32_t min_settle_ms = 50;      // "progress": no decision before this
   std::vector<CampaignDevice> devices;
   std::vector<CampaignFault> fault_kinds;
   DiskWorkload disk_workload;
-  std::string nic_workload;  // "" or "udp-echo" (not run yet)
+  NicWorkload nic_workload;
   Invariants invariants;
 };
 

@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace uldd::campaign {
@@ -39,6 +41,26 @@ Status write_file(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
+NicEndpoints nic_endpoints_for(const fs::path& dir, const std::string& device, size_t index) {
+  // "/tmp/uldd-campaign.Ab3xYz" -> "Ab3xYz"
+  std::string tag = dir.filename().string();
+  tag = tag.substr(tag.find('.') == std::string::npos ? 0 : tag.find('.') + 1);
+  std::string i = std::to_string(index);
+  NicEndpoints e;
+  e.device = device;
+  e.host_netns = "uldd-campaign-" + tag + "-" + i + "a";
+  e.wire_netns = "uldd-campaign-" + tag + "-" + i + "b";
+  e.tap = "uc" + tag + "t" + i;
+  e.wire_tap = "uc" + tag + "w" + i;
+  char mac[32];
+  std::snprintf(mac, sizeof mac, "52:54:00:c4:%02x:%02x", static_cast<unsigned>(index >> 8) & 0xff,
+                static_cast<unsigned>(index) & 0xff);
+  e.mac = mac;
+  e.host_address = "198.18." + i + ".1";
+  e.wire_address = "198.18." + i + ".2";
+  return e;
+}
+
 std::string supervisor_config_for(const Campaign& c, const fs::path& dir,
                                   const std::string& bus_address) {
   std::string t;
@@ -64,6 +86,21 @@ std::string supervisor_config_for(const Campaign& c, const fs::path& dir,
     t += "fuse_path = " + quoted((dir / "run" / d.name).string()) + "\n";
     t += "nbd_socket = " + quoted((dir / "run" / (d.name + ".nbd")).string()) + "\n";
   }
+  size_t nic_index = 0;
+  for (const CampaignDevice& d : c.devices) {
+    if (d.kind != "nic") continue;
+    const NicEndpoints e = nic_endpoints_for(dir, d.name, nic_index++);
+    t += "\n[[nic]]\n";
+    t += "name = " + quoted(d.name) + "\n";
+    t += "mode = \"isolated\"\n";
+    if (!d.policy.empty()) t += "policy = " + quoted(d.policy.stem().string()) + "\n";
+    if (!d.driver.empty()) t += "driver = " + quoted(d.driver.string()) + "\n";
+    t += "tap = " + quoted(e.tap) + "\n";
+    t += "tap_netns = " + quoted(e.host_netns) + "\n";
+    t += "wire_tap = " + quoted(e.wire_tap) + "\n";
+    t += "wire_netns = " + quoted(e.wire_netns) + "\n";
+    t += "mac = " + quoted(e.mac) + "\n";
+  }
   return t;
 }
 
@@ -72,10 +109,6 @@ CampaignEnvironment::CampaignEnvironment(fs::path dir, fs::path bin_dir)
 
 Result<std::unique_ptr<CampaignEnvironment>> CampaignEnvironment::create(const Campaign& c,
                                                                          const fs::path& bin_dir) {
-  for (const CampaignDevice& d : c.devices)
-    if (d.kind != "disk")
-      return plain_error("device " + d.name + ": kind \"" + d.kind +
-                         "\" is not run by uldd-campaign yet (disks only)");
   char templ[] = "/tmp/uldd-campaign.XXXXXX";
   if (::mkdtemp(templ) == nullptr) return errno_error("mkdtemp(/tmp/uldd-campaign.XXXXXX)");
   std::unique_ptr<CampaignEnvironment> env(new CampaignEnvironment(templ, bin_dir));
@@ -92,6 +125,20 @@ Result<std::unique_ptr<CampaignEnvironment>> CampaignEnvironment::create(const C
                   fs::copy_options::overwrite_existing, ec);
     if (ec)
       return plain_error("policy of " + d.name + ": " + d.policy.string() + ": " + ec.message());
+  }
+
+  size_t nic_index = 0;
+  for (const CampaignDevice& d : c.devices) {
+    if (d.kind != "nic") continue;
+    if (::access("/dev/net/tun", R_OK | W_OK) != 0)
+      return errno_error("NIC " + d.name + " needs /dev/net/tun");
+    NicEndpoints e = nic_endpoints_for(env->dir_, d.name, nic_index++);
+    for (const std::string& name : {e.host_netns, e.wire_netns}) {
+      auto ns = NetworkNamespace::create(name);
+      if (!ns) return ns.error();
+      env->namespaces_.push_back(std::move(*ns));
+    }
+    env->nics_.push_back(std::move(e));
   }
 
   env->bus_address_ = "unix:path=" + (env->dir_ / "bus").string();
@@ -131,6 +178,23 @@ Status CampaignEnvironment::start_supervisor() {
   supervisor_ = std::move(*p);
   supervisor_started_ = true;
   return {};
+}
+
+Status CampaignEnvironment::address_nics() {
+  for (const NicEndpoints& e : nics_) {
+    for (const auto& [ns, ifname, addr] : {std::tuple{e.host_netns, e.tap, e.host_address},
+                                           std::tuple{e.wire_netns, e.wire_tap, e.wire_address}}) {
+      ULDD_TRY(run_command({"ip", "-n", ns, "addr", "replace", addr + "/24", "dev", ifname}));
+      ULDD_TRY(run_command({"ip", "-n", ns, "link", "set", ifname, "up"}));
+    }
+  }
+  return {};
+}
+
+const NicEndpoints* CampaignEnvironment::nic(const std::string& device) const {
+  for (const NicEndpoints& e : nics_)
+    if (e.device == device) return &e;
+  return nullptr;
 }
 
 // Aborts the FUSE connection of every mount below `dir` (fusectl; mounted

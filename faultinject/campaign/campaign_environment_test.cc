@@ -43,5 +43,49 @@ type = "sigkill"
   EXPECT_TRUE(cfg->disks[1].driver.empty());
 }
 
+TEST(SupervisorConfigFor, NicInItsNamespaces) {
+  auto c = parse_campaign(R"(
+[campaign]
+name = "cfg"
+faults = 1
+[[device]]
+name = "disk0"
+[[device]]
+name = "nic0"
+kind = "nic"
+policy = "/etc/p/campaign.toml"
+[[device]]
+name = "nic1"
+kind = "nic"
+[[fault]]
+type = "sigkill"
+)",
+                          "cfg.toml");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  std::string text = supervisor_config_for(*c, "/tmp/uldd-campaign.Ab3xYz", "unix:path=/x/bus");
+  auto cfg = supervisor::parse_config(text, "generated");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().describe() << "\n" << text;
+  ASSERT_EQ(cfg->disks.size(), 1u);
+  ASSERT_EQ(cfg->nics.size(), 2u);
+  NicEndpoints e0 = nic_endpoints_for("/tmp/uldd-campaign.Ab3xYz", "nic0", 0);
+  NicEndpoints e1 = nic_endpoints_for("/tmp/uldd-campaign.Ab3xYz", "nic1", 1);
+  EXPECT_EQ(cfg->nics[0].name, "nic0");
+  EXPECT_EQ(cfg->nics[0].tap, e0.tap);
+  EXPECT_EQ(cfg->nics[0].tap_netns, e0.host_netns);
+  EXPECT_EQ(cfg->nics[0].wire_tap, e0.wire_tap);
+  EXPECT_EQ(cfg->nics[0].wire_netns, e0.wire_netns);
+  EXPECT_EQ(cfg->nics[0].policy, "campaign");
+  EXPECT_EQ(cfg->nics[1].policy, "default");
+  EXPECT_NE(cfg->nics[0].mac, cfg->nics[1].mac);
+  // Unique per run (the directory's suffix) and per NIC; interface names fit IFNAMSIZ.
+  EXPECT_EQ(e0.host_netns, "uldd-campaign-Ab3xYz-0a");
+  EXPECT_EQ(e0.tap, "ucAb3xYzt0");
+  EXPECT_NE(e0.tap, e1.tap);
+  EXPECT_NE(e0.wire_netns, e1.wire_netns);
+  EXPECT_LE(e1.wire_tap.size(), 15u);
+  EXPECT_EQ(e0.host_address, "198.18.0.1");
+  EXPECT_EQ(e1.wire_address, "198.18.1.2");
+}
+
 }  // namespace
 }  // namespace uldd::campaign

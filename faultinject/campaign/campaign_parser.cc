@@ -19,14 +19,18 @@ namespace fs = std::filesystem;
 
 constexpr std::array<std::string_view, 5> kRootKeys = {"campaign", "device", "fault", "workload",
                                                        "invariants"};
-constexpr std::array<std::string_view, 6> kCampaignKeys = {
-    "name", "seed", "faults", "duration_s", "interval_ms", "settle_ms"};
+constexpr std::array<std::string_view, 8> kCampaignKeys = {
+    "name", "seed", "faults", "duration_s", "interval_ms", "settle_ms", "settle", "min_settle_ms"};
 constexpr std::array<std::string_view, 5> kDeviceKeys = {"name", "kind", "driver", "policy",
                                                          "size"};
 constexpr std::array<std::string_view, 4> kFaultKeys = {"type", "weight", "params", "devices"};
-constexpr std::array<std::string_view, 4> kWorkloadKeys = {"disk", "blocks", "block_size", "nic"};
-constexpr std::array<std::string_view, 5> kInvariantKeys = {
-    "lost_writes", "corrupted", "io_errors", "supervisor_survives", "min_recovered_percent"};
+constexpr std::array<std::string_view, 8> kWorkloadKeys = {
+    "disk",      "blocks",    "block_size",  "nic",
+    "echo_size", "echo_rate", "echo_window", "echo_timeout_ms"};
+constexpr std::array<std::string_view, 9> kInvariantKeys = {
+    "lost_writes",           "corrupted",      "io_errors",           "supervisor_survives",
+    "min_recovered_percent", "lost_datagrams", "corrupted_datagrams", "duplicated_datagrams",
+    "reordered_datagrams"};
 
 bool is_name(std::string_view s, size_t max) {
   return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [](char ch) {
@@ -71,6 +75,14 @@ Status parse_campaign_table(const TomlTableReader& r, Campaign& c) {
                    "[campaign] needs exactly one of 'faults' (a count) and 'duration_s'");
   ULDD_TRY(r.read_uint("interval_ms", 10, 3'600'000, c.interval_ms));
   ULDD_TRY(r.read_uint("settle_ms", 10, 600'000, c.settle_ms));
+  ULDD_TRY(r.read_string("settle", c.settle));
+  if (c.settle != "progress" && c.settle != "window")
+    return r.invalid("settle", "is not \"progress\" or \"window\"");
+  ULDD_TRY(r.read_uint("min_settle_ms", 0, 600'000, c.min_settle_ms));
+  if (c.min_settle_ms > c.settle_ms) {
+    if (r.has("min_settle_ms")) return r.invalid("min_settle_ms", "is longer than settle_ms");
+    c.min_settle_ms = c.settle_ms;
+  }
   return {};
 }
 
@@ -87,6 +99,7 @@ Status parse_device(const std::string& source, const TomlTableReader& r, const f
   ULDD_TRY(r.read_path("policy", base, d.policy));
   if (!d.policy.empty() && d.policy.extension() != ".toml")
     return r.invalid("policy", "is not a policy file (*.toml; its name is the policy's name)");
+  if (d.kind == "nic" && r.has("size")) return r.error("size", "'size' is for disks");
   ULDD_TRY(r.read_uint64("size", 1 << 20, 64ull << 30, d.size_bytes, /*sizes=*/true));
   if (d.size_bytes % 4096 != 0) return r.invalid("size", "is not a multiple of 4096");
   (void)source;
@@ -136,7 +149,7 @@ Status parse_fault(const std::string& source, const TomlTableReader& r, const to
 }
 
 Status parse_workload(const TomlTableReader& r, const Campaign& c, DiskWorkload& w,
-                      std::string& nic) {
+                      NicWorkload& nic) {
   ULDD_TRY(r.check_keys(kWorkloadKeys));
   ULDD_TRY(r.read_string("disk", w.name));
   if (!w.name.empty() && w.name != "verified-writer")
@@ -144,8 +157,15 @@ Status parse_workload(const TomlTableReader& r, const Campaign& c, DiskWorkload&
   ULDD_TRY(r.read_uint("blocks", 1, 1u << 24, w.blocks));
   ULDD_TRY(r.read_uint("block_size", 4096, 1u << 20, w.block_size));
   if (w.block_size % 4096 != 0) return r.invalid("block_size", "is not a multiple of 4096");
-  ULDD_TRY(r.read_string("nic", nic));
-  if (!nic.empty() && nic != "udp-echo") return r.invalid("nic", "is not \"udp-echo\"");
+  ULDD_TRY(r.read_string("nic", nic.name));
+  if (!nic.name.empty() && nic.name != "udp-echo") return r.invalid("nic", "is not \"udp-echo\"");
+  ULDD_TRY(r.read_uint("echo_size", 64, 1472, nic.size));
+  ULDD_TRY(r.read_uint("echo_rate", 1, 100'000, nic.rate));
+  ULDD_TRY(r.read_uint("echo_window", 1, 4096, nic.window));
+  ULDD_TRY(r.read_uint("echo_timeout_ms", 10, 60'000, nic.timeout_ms));
+  if (!nic.name.empty() && std::none_of(c.devices.begin(), c.devices.end(),
+                                        [](const auto& d) { return d.kind == "nic"; }))
+    return r.error("nic", "a NIC workload needs a [[device]] of kind \"nic\"");
   if (!w.name.empty()) {
     auto disk = std::find_if(c.devices.begin(), c.devices.end(),
                              [](const CampaignDevice& d) { return d.kind == "disk"; });
@@ -167,6 +187,10 @@ Status parse_invariants(const TomlTableReader& r, Invariants& inv) {
   ULDD_TRY(r.read_uint64("io_errors", 0, UINT32_MAX, inv.io_errors, false));
   ULDD_TRY(r.read_bool("supervisor_survives", inv.supervisor_survives));
   ULDD_TRY(r.read_double("min_recovered_percent", 0.0, 100.0, inv.min_recovered_percent));
+  ULDD_TRY(r.read_uint64("lost_datagrams", 0, UINT32_MAX, inv.lost_datagrams, false));
+  ULDD_TRY(r.read_uint64("corrupted_datagrams", 0, UINT32_MAX, inv.corrupted_datagrams, false));
+  ULDD_TRY(r.read_uint64("duplicated_datagrams", 0, UINT32_MAX, inv.duplicated_datagrams, false));
+  ULDD_TRY(r.read_uint64("reordered_datagrams", 0, UINT32_MAX, inv.reordered_datagrams, false));
   return {};
 }
 

@@ -61,6 +61,58 @@ TEST(CampaignParser, ReadsEveryKey) {
   EXPECT_DOUBLE_EQ(c->invariants.min_recovered_percent, 95.0);
 }
 
+TEST(CampaignParser, ReadsNicWorkloadAndDatagramInvariants) {
+  auto c = parse_campaign(R"(
+[campaign]
+name = "nic"
+faults = 4
+[[device]]
+name = "nic0"
+kind = "nic"
+policy = "p/campaign.toml"
+[[fault]]
+type = "sigkill"
+[workload]
+nic = "udp-echo"
+echo_size = 256
+echo_rate = 500
+echo_window = 8
+echo_timeout_ms = 750
+[invariants]
+lost_datagrams = 40
+corrupted_datagrams = 0
+duplicated_datagrams = 3
+reordered_datagrams = 2
+)",
+                          "/x/nic.toml");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  ASSERT_EQ(c->devices.size(), 1u);
+  EXPECT_EQ(c->devices[0].kind, "nic");
+  EXPECT_EQ(c->devices[0].policy, "/x/p/campaign.toml");
+  EXPECT_EQ(c->nic_workload.name, "udp-echo");
+  EXPECT_EQ(c->nic_workload.size, 256u);
+  EXPECT_EQ(c->nic_workload.rate, 500u);
+  EXPECT_EQ(c->nic_workload.window, 8u);
+  EXPECT_EQ(c->nic_workload.timeout_ms, 750u);
+  EXPECT_EQ(c->invariants.lost_datagrams, 40u);
+  EXPECT_EQ(c->invariants.corrupted_datagrams, 0u);
+  EXPECT_EQ(c->invariants.duplicated_datagrams, 3u);
+  EXPECT_EQ(c->invariants.reordered_datagrams, 2u);
+  EXPECT_TRUE(c->disk_workload.name.empty());
+}
+
+TEST(CampaignParser, NicDefaultsAreStrict) {
+  auto c = parse_campaign(
+      "[campaign]\nname = \"n\"\nfaults = 1\n[[device]]\nname = \"nic0\"\nkind = \"nic\"\n"
+      "[[fault]]\ntype = \"sigkill\"\n[workload]\nnic = \"udp-echo\"\n",
+      "n.toml");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_EQ(c->nic_workload.size, 512u);
+  EXPECT_EQ(c->nic_workload.window, 32u);
+  EXPECT_EQ(c->invariants.lost_datagrams, 0u);
+  EXPECT_EQ(c->invariants.duplicated_datagrams, kNoLimit);  // within the promise
+}
+
 struct BadCase {
   const char* text;
   const char* want;  // the whole message
@@ -105,7 +157,24 @@ INSTANTIATE_TEST_SUITE_P(
                 "c.toml:1:1: no [[fault]] to inject"},
         BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"disk0\"\n[[fault]]\n"
                 "type = \"sigkill\"\nweight = 0\n",
-                "c.toml:8:10: 'weight' = 0 is out of range 1..1000000"}));
+                "c.toml:8:10: 'weight' = 0 is out of range 1..1000000"},
+        BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"disk0\"\n[[fault]]\n"
+                "type = \"sigkill\"\n[workload]\nnic = \"udp-echo\"\n",
+                "c.toml:9:7: a NIC workload needs a [[device]] of kind \"nic\""},
+        BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"nic0\"\nkind = "
+                "\"nic\"\n[[fault]]\ntype = \"sigkill\"\n[workload]\nnic = \"tcp\"\n",
+                "c.toml:10:7: 'nic' = \"tcp\" is not \"udp-echo\""},
+        BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"nic0\"\nkind = "
+                "\"nic\"\n[[fault]]\ntype = \"sigkill\"\n[workload]\nnic = \"udp-echo\"\n"
+                "echo_size = 9000\n",
+                "c.toml:11:13: 'echo_size' = 9000 is out of range 64..1472"},
+        BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"nic0\"\nkind = "
+                "\"nic\"\nsize = \"8MiB\"\n[[fault]]\ntype = \"sigkill\"\n",
+                "c.toml:7:8: 'size' is for disks"},
+        BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"disk0\"\n[[fault]]\n"
+                "type = \"sigkill\"\n[invariants]\nlost_datagram = 3\n",
+                "c.toml:9:1: unknown key 'lost_datagram' in [invariants] (did you mean "
+                "'lost_datagrams'?)"}));
 
 TEST(CampaignParser, TomlSyntaxErrorIsLocated) {
   auto c = parse_campaign("[campaign]\nname = \"x\nfaults = 3\n", "c.toml");
@@ -117,6 +186,32 @@ TEST(CampaignParser, MissingFileNamesIt) {
   auto c = load_campaign_file("/nonexistent/campaign.toml");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().describe().find("/nonexistent/campaign.toml"), std::string::npos);
+}
+
+TEST(CampaignParser, SettleModes) {
+  auto c = parse_campaign(kGood, "c.toml");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_EQ(c->settle, "progress");  // the default: no effect decided early
+  EXPECT_EQ(c->min_settle_ms, 50u);
+  // kGood with its settle_ms line (line 7) replaced.
+  auto with = [](const std::string& lines) {
+    std::string text = kGood;
+    size_t at = text.find("settle_ms = 1500\n");
+    return text.replace(at, 17, lines);
+  };
+  auto w = parse_campaign(with("settle_ms = 300\nsettle = \"window\"\nmin_settle_ms = 0\n"), "w");
+  ASSERT_TRUE(w.ok()) << w.error().describe();
+  EXPECT_EQ(w->settle, "window");
+  EXPECT_EQ(w->min_settle_ms, 0u);
+  auto bad = parse_campaign(with("settle = \"soon\"\n"), "b.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().describe().rfind("b.toml:7:", 0), 0u) << bad.error().describe();
+  auto longer = parse_campaign(with("settle_ms = 300\nmin_settle_ms = 400\n"), "l.toml");
+  ASSERT_FALSE(longer.ok());
+  EXPECT_NE(longer.error().describe().find("longer than settle_ms"), std::string::npos);
+  auto shrunk = parse_campaign(with("settle_ms = 20\n"), "s.toml");
+  ASSERT_TRUE(shrunk.ok()) << shrunk.error().describe();
+  EXPECT_EQ(shrunk->min_settle_ms, 20u);  // the default shrinks to the bound
 }
 
 }  // namespace

@@ -36,6 +36,10 @@ nlohmann::json fault_json(const FaultRecord& f) {
   j["detect_to_serving_us"] = optional_u64(f.detect_to_serving_us);
   j["extra_recoveries"] = f.extra_recoveries;
   j["new_data_problems"] = f.observed.new_data_problems;
+  j["driver_pid"] = f.driver_pid == 0 ? nlohmann::json(nullptr) : nlohmann::json(f.driver_pid);
+  j["decided_by"] = to_string(f.decided_by);
+  j["decided_after_ms"] = optional_u64(f.decided_after_ms);
+  j["latent"] = f.latent;
   return j;
 }
 
@@ -50,6 +54,45 @@ nlohmann::json problem_json(const DataProblem& p) {
        p.first_wrong_offset < 0 ? nlohmann::json(nullptr) : nlohmann::json(p.first_wrong_offset)},
       {"after_fault", p.after_fault < 0 ? nlohmann::json(nullptr) : nlohmann::json(p.after_fault)},
       {"at_ms", p.at_ms}};
+}
+
+nlohmann::json echo_json(const EchoSummary& e) {
+  const EchoCounts& c = e.counts;
+  nlohmann::json problems = nlohmann::json::array(), stalls = nlohmann::json::array();
+  for (const EchoProblem& p : e.problems)
+    problems.push_back(
+        {{"kind", to_string(p.kind)},
+         {"seq", p.seq},
+         {"first_wrong_offset", p.first_wrong_offset < 0 ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(p.first_wrong_offset)},
+         {"after_fault",
+          p.after_fault < 0 ? nlohmann::json(nullptr) : nlohmann::json(p.after_fault)},
+         {"at_ms", p.at_ms}});
+  for (const EchoTracker::Stall& s : e.stalls) stalls.push_back({{"at_ms", s.at_ms}, {"us", s.us}});
+  return {{"device", e.device},
+          {"nic", e.name},
+          {"from", e.from},
+          {"to", e.to},
+          {"size", e.config.size},
+          {"rate", e.config.rate},
+          {"window", e.config.window},
+          {"timeout_ms", e.config.timeout_ms},
+          {"sent", c.sent},
+          {"verified", c.verified},
+          {"lost", c.lost},
+          {"late", c.late},
+          {"corrupted", c.corrupted},
+          {"duplicated", c.duplicated},
+          {"reordered", c.reordered},
+          {"send_errors", e.send_errors},
+          {"verifications", e.verifications},
+          {"rtt_p50_us", e.rtt_p50_us},
+          {"rtt_p99_us", e.rtt_p99_us},
+          {"rtt_max_us", e.rtt_max_us},
+          {"max_stall_us", e.max_stall_us},
+          {"stalls", stalls},
+          {"problems", problems},
+          {"echoes_per_100ms", e.echoes_per_100ms}};
 }
 
 }  // namespace
@@ -69,7 +112,8 @@ nlohmann::json report_to_json(const CampaignReport& r) {
   j["campaign"] = {
       {"name", c.name},           {"file", c.file.string()},    {"seed", r.seed},
       {"faults", c.faults},       {"duration_s", c.duration_s}, {"interval_ms", c.interval_ms},
-      {"settle_ms", c.settle_ms}, {"devices", devices}};
+      {"settle_ms", c.settle_ms}, {"settle", c.settle},         {"min_settle_ms", c.min_settle_ms},
+      {"devices", devices}};
   j["started_at"] = r.started_at;
   j["elapsed_ms"] = r.elapsed_ms;
   j["interrupted"] = r.interrupted;
@@ -99,6 +143,10 @@ nlohmann::json report_to_json(const CampaignReport& r) {
                    {"io_error_count", w.io_error_count},
                    {"writes_per_100ms", w.writes_per_100ms}};
 
+  nlohmann::json nics = nlohmann::json::array();
+  for (const EchoSummary& e : r.nic_workloads) nics.push_back(echo_json(e));
+  j["nic_workloads"] = nics;
+
   const Totals& t = r.totals;
   j["totals"] = {{"planned", t.planned},
                  {"injected", t.injected},
@@ -115,7 +163,11 @@ nlohmann::json report_to_json(const CampaignReport& r) {
                  {"writes_acknowledged", t.writes_acknowledged},
                  {"recovered_percent", t.recovered_percent},
                  {"downtime_max_us", t.downtime_max_us},
-                 {"downtime_mean_us", t.downtime_mean_us}};
+                 {"downtime_mean_us", t.downtime_mean_us},
+                 {"latent", t.latent},
+                 {"preempted", t.preempted},
+                 {"decided_by_progress", t.decided_by_progress},
+                 {"decided_by_window", t.decided_by_window}};
   nlohmann::json inv = nlohmann::json::array();
   for (const InvariantResult& i : r.invariants)
     inv.push_back(
@@ -126,14 +178,17 @@ nlohmann::json report_to_json(const CampaignReport& r) {
 }
 
 std::string report_table(const CampaignReport& r) {
-  std::string out = fmt::format("{:>5} {:>8} {:<8} {:<18} {:<16} {:>12}  {}\n", "#", "AT-MS",
-                                "DEVICE", "FAULT", "OUTCOME", "DOWNTIME-US", "REPLY");
+  std::string out =
+      fmt::format("{:>5} {:>8} {:<8} {:<22} {:<16} {:<9} {:>7} {:>12}  {}\n", "#", "AT-MS",
+                  "DEVICE", "FAULT", "OUTCOME", "DECIDED", "AFTER", "DOWNTIME-US", "REPLY");
   for (const FaultRecord& f : r.faults) {
     std::string downtime = f.downtime_us ? std::to_string(*f.downtime_us) : "-";
     std::string reply = f.error.empty() ? f.reply : f.error;
     if (reply.size() > 60) reply = reply.substr(0, 57) + "...";
-    out += fmt::format("{:>5} {:>8} {:<8} {:<18} {:<16} {:>12}  {}\n", f.fault.index, f.fault.at_ms,
-                       f.fault.device, f.fault.type, to_string(f.classification), downtime, reply);
+    std::string after = f.decided_after_ms ? std::to_string(*f.decided_after_ms) : "-";
+    out += fmt::format("{:>5} {:>8} {:<8} {:<22} {:<16} {:<9} {:>7} {:>12}  {}\n", f.fault.index,
+                       f.fault.at_ms, f.fault.device, f.fault.type, to_string(f.classification),
+                       to_string(f.decided_by), after, downtime, reply);
   }
   const Totals& t = r.totals;
   out += fmt::format(
@@ -141,6 +196,10 @@ std::string report_table(const CampaignReport& r) {
       "escalated {}, data corrupted {}, supervisor lost {}, not injected {}\n",
       r.campaign.name, r.seed, t.planned, t.injected, t.recovered_warm, t.recovered_cold,
       t.no_effect, t.escalated, t.data_corrupted, t.supervisor_lost, t.not_injected);
+  out += fmt::format(
+      "no effect decided by progress {}, by window {}; latent effects {} (recoveries detected "
+      "after their fault was judged no-effect, counted as recovered); preempted {}\n",
+      t.decided_by_progress, t.decided_by_window, t.latent, t.preempted);
   out += fmt::format(
       "workload: {} writes acknowledged, {} read-backs; lost {}, corrupted {}, I/O errors {}; "
       "downtime max {} us, mean {} us\n",
@@ -160,6 +219,24 @@ std::string report_table(const CampaignReport& r) {
   if (r.workload.io_error_count > 10)
     out += fmt::format("  ... {} I/O errors in all (report.json lists the first {})\n",
                        r.workload.io_error_count, r.workload.io_errors.size());
+  for (const EchoSummary& e : r.nic_workloads) {
+    const EchoCounts& c = e.counts;
+    out += fmt::format(
+        "{} {}: {} sent, {} echoed intact; lost {}, late {}, corrupted {}, duplicated {}, "
+        "reordered {}, send errors {}; round trip p50 {} us, p99 {} us, max {} us; "
+        "longest stall {} ms\n",
+        e.device, e.name, c.sent, c.verified, c.lost, c.late, c.corrupted, c.duplicated,
+        c.reordered, e.send_errors, e.rtt_p50_us, e.rtt_p99_us, e.rtt_max_us,
+        e.max_stall_us / 1000);
+    size_t listed = 0;
+    for (const EchoProblem& p : e.problems)
+      if (p.kind != EchoProblem::Kind::kLost && p.kind != EchoProblem::Kind::kLate && listed++ < 10)
+        out +=
+            fmt::format("  {:<10} datagram {} at {} ms{}\n", to_string(p.kind), p.seq, p.at_ms,
+                        p.first_wrong_offset >= 0
+                            ? fmt::format(": first wrong byte at offset {}", p.first_wrong_offset)
+                            : std::string());
+  }
   for (const InvariantResult& i : r.invariants)
     out += fmt::format("invariant {:<22} {:<10} actual {:<10} {}\n", i.name, i.expected, i.actual,
                        i.pass ? "PASS" : "FAIL");
@@ -171,9 +248,9 @@ std::string report_table(const CampaignReport& r) {
 
 std::string progress_line(size_t done, size_t planned, const Totals& t) {
   int width = static_cast<int>(std::to_string(planned).size());
-  return fmt::format("[{:>{}}/{}] warm={} cold={} none={} failed={} lost={} corrupt={}", done,
-                     width, planned, t.recovered_warm, t.recovered_cold, t.no_effect,
-                     t.escalated + t.supervisor_lost, t.lost_writes, t.corrupted_blocks);
+  return fmt::format("[{:>{}}/{}] warm={} cold={} none={} failed={} lost={} corrupt={} latent={}",
+                     done, width, planned, t.recovered_warm, t.recovered_cold, t.no_effect,
+                     t.escalated + t.supervisor_lost, t.lost_writes, t.corrupted_blocks, t.latent);
 }
 
 }  // namespace uldd::campaign

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "faultinject/campaign/campaign.h"
+#include "faultinject/campaign/echo_summary.h"
 #include "faultinject/campaign/fault_outcome.h"
 #include "faultinject/campaign/verified_disk.h"
 
@@ -39,7 +40,8 @@ struct CampaignReport {
   bool interrupted = false;  // SIGINT/SIGTERM stopped it early
   std::string aborted;       // why the run stopped before the schedule's end ("" = it did not)
   std::vector<FaultRecord> faults;
-  WorkloadSummary workload;
+  WorkloadSummary workload;                // the disk's verified writer
+  std::vector<EchoSummary> nic_workloads;  // one per NIC with a udp-echo workload
   Totals totals;
   std::vector<InvariantResult> invariants;
 

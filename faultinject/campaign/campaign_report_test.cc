@@ -22,6 +22,9 @@ CampaignReport sample() {
   a.observed.recovery_mode = "warm";
   a.classification = Classification::kRecoveredWarm;
   a.downtime_us = 1500;
+  a.decided_by = DecidedBy::kSignal;
+  a.decided_after_ms = 40;
+  a.driver_pid = 42;
   FaultRecord b;
   b.fault = ScheduledFault{1, 900, "disk0", "stall", {{"ms", "5"}}, 1};
   b.error = "org.uldd.Supervisor1.Error.InvalidState: recovering";
@@ -51,6 +54,13 @@ TEST(CampaignReport, JsonCarriesFaultsTotalsAndVerdict) {
   EXPECT_EQ(j["faults"][0]["reply"], "sigkill sent to pid 42");
   EXPECT_EQ(j["faults"][0]["downtime_us"], 1500);
   EXPECT_TRUE(j["faults"][1]["reply"].is_null());
+  EXPECT_EQ(j["faults"][0]["decided_by"], "signal");
+  EXPECT_EQ(j["faults"][0]["decided_after_ms"], 40);
+  EXPECT_EQ(j["faults"][0]["driver_pid"], 42);
+  EXPECT_EQ(j["faults"][1]["decided_by"], "none");
+  EXPECT_TRUE(j["faults"][1]["driver_pid"].is_null());
+  EXPECT_EQ(j["campaign"]["settle"], "progress");
+  EXPECT_EQ(j["totals"]["latent"], 0);
   EXPECT_EQ(j["faults"][1]["params"]["ms"], "5");
   EXPECT_EQ(j["workload"]["data_problems"][0]["first_wrong_offset"], 2048);
   EXPECT_EQ(j["workload"]["data_problems"][0]["request_index"], 300);
@@ -70,12 +80,16 @@ TEST(CampaignReport, TableAndProgress) {
             std::string::npos);
   EXPECT_NE(t.find("invariant corrupted"), std::string::npos);
   EXPECT_NE(t.find("result: FAIL"), std::string::npos);
+  // How each outcome was decided, and after how long.
+  EXPECT_NE(t.find("recovered-warm   signal         40"), std::string::npos) << t;
+  EXPECT_NE(t.find("latent effects 0"), std::string::npos);
   Totals tot;
   tot.recovered_warm = 20;
   tot.recovered_cold = 5;
   tot.no_effect = 12;
+  tot.latent = 2;
   EXPECT_EQ(progress_line(37, 200, tot),
-            "[ 37/200] warm=20 cold=5 none=12 failed=0 lost=0 corrupt=0");
+            "[ 37/200] warm=20 cold=5 none=12 failed=0 lost=0 corrupt=0 latent=2");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// run_campaign: see campaign_runner.h. The outcome of one fault is decided in
-// observe_fault; the rest is setup, the schedule loop and teardown.
+// run_campaign: see campaign_runner.h. The outcome of one fault is decided by
+// FaultObserver (fault_observer.h); here are setup, the schedule loop and
+// teardown.
 #include "faultinject/campaign/campaign_runner.h"
 
 #include <signal.h>
@@ -7,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -15,9 +17,10 @@
 #include "faultinject/campaign/campaign_environment.h"
 #include "faultinject/campaign/campaign_report.h"
 #include "faultinject/campaign/event_follower.h"
+#include "faultinject/campaign/fault_observer.h"
 #include "faultinject/campaign/fault_schedule.h"
 #include "faultinject/campaign/report_plots.h"
-#include "faultinject/campaign/workload_thread.h"
+#include "faultinject/campaign/workload_set.h"
 #include "ulddctl/supervisor_client.h"
 
 namespace uldd::campaign {
@@ -28,9 +31,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kReadyTimeout{30'000};
-constexpr milliseconds kHungDeviceGrace{30'000};  // after settle_ms, for a device not serving
 constexpr milliseconds kReadBackTimeout{120'000};
-constexpr milliseconds kProgressWindow{1'000};  // no workload progress for this long = stalled
 
 // SIGINT and SIGTERM are blocked in every thread (set before any starts) and
 // taken here, so a Ctrl-C never interrupts a write or a bus wait.
@@ -67,120 +68,6 @@ std::string tail_of(const fs::path& log, size_t lines) {
   for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
     out += "  " + all[i] + "\n";
   return out;
-}
-
-struct Run {
-  const Campaign& c;
-  CampaignEnvironment& env;
-  ctl::SupervisorClient& client;
-  EventFollower& events;
-  WorkloadThread* workload;  // null: no disk workload
-  Clock::time_point t0;
-  std::set<std::string> failed_devices;
-  bool supervisor_lost = false;
-  bool read_back_stuck = false;
-  bool io_stuck = false;
-  DataCounts seen;  // problems found so far, for the progress line
-};
-
-// Late signals of the previous fault (a crash loop, a second recovery) are
-// counted on it, so that the next fault's window starts clean.
-void drain_into(Run& run, FaultRecord* previous) {
-  ctl::BusEvent e;
-  while (run.events.next(&e, milliseconds(0))) {
-    if (e.kind == ctl::BusEvent::Kind::kRecovered && previous != nullptr &&
-        e.device == previous->fault.device)
-      ++previous->extra_recoveries;
-    if (e.kind == ctl::BusEvent::Kind::kDeviceStateChanged && e.new_state == "failed")
-      run.failed_devices.insert(e.device);
-  }
-}
-
-void observe_fault(Run& run, FaultRecord& rec) {
-  const ScheduledFault& f = rec.fault;
-  FaultObservation& o = rec.observed;
-  auto injected = Clock::now();
-  auto settle_end = injected + milliseconds(run.c.settle_ms);
-  // The workload's last progress: a device that says "serving" while the
-  // workload is stuck in one write has not recovered from the fault.
-  uint64_t progress = run.workload ? run.workload->progress() : 0;
-  auto progressed_at = injected;
-  for (;;) {
-    if (run.workload && run.workload->progress() != progress) {
-      progress = run.workload->progress();
-      progressed_at = Clock::now();
-    }
-    ctl::BusEvent e;
-    if (run.events.next(&e, milliseconds(20)) && e.device == f.device) {
-      if (e.kind == ctl::BusEvent::Kind::kRecovered) {
-        if (!o.recovered) {
-          o.recovered = true;
-          o.recovery_mode = e.mode;
-          rec.cause = e.cause;
-          rec.standby = e.standby;
-          rec.downtime_us = e.downtime_us;
-          rec.detect_to_serving_us = e.detect_to_serving_us;
-          break;  // serving again: read back now
-        }
-      } else if (e.kind == ctl::BusEvent::Kind::kDeviceStateChanged && e.new_state == "failed") {
-        o.device_failed = true;
-        run.failed_devices.insert(f.device);
-        break;
-      }
-      continue;
-    }
-    if (!run.env.supervisor_running()) {
-      o.supervisor_died = true;
-      run.supervisor_lost = true;
-      return;
-    }
-    // An interrupt does not cut this short: the fault is injected, its
-    // outcome is still decided (bounded by settle_ms and the grace below).
-    interrupted();
-    auto now = Clock::now();
-    if (now < settle_end) continue;
-    auto snap = run.client.device(f.device);
-    bool io_moving = run.workload == nullptr || now - progressed_at < kProgressWindow;
-    if (snap && snap->state == "serving" && io_moving) break;  // no effect
-    if (snap && snap->state == "failed") {
-      o.device_failed = true;
-      run.failed_devices.insert(f.device);
-      break;
-    }
-    if (now >= settle_end + kHungDeviceGrace) {
-      o.device_serving_at_end = snap && snap->state == "serving";
-      o.io_stalled = !io_moving;
-      if (o.io_stalled) {
-        rec.error =
-            "I/O stalled: no write acknowledged for " +
-            std::to_string(std::chrono::duration_cast<milliseconds>(now - progressed_at).count()) +
-            " ms after the fault, device " + (snap ? snap->state : "unknown");
-        run.io_stuck = true;
-      }
-      break;
-    }
-  }
-  if (o.recovered && run.workload != nullptr) {
-    auto fresh = run.workload->verify(static_cast<int32_t>(f.index), kReadBackTimeout);
-    if (!fresh) {
-      run.read_back_stuck = true;
-      return;
-    }
-    o.new_data_problems = fresh->size();
-    for (const DataProblem& p : *fresh)
-      (p.kind == DataProblem::Kind::kLost ? run.seen.lost_writes : run.seen.corrupted_blocks)++;
-  }
-}
-
-DataCounts data_counts(const WorkloadThread* w) {
-  DataCounts d;
-  if (w == nullptr) return d;
-  const VerifiedDisk& disk = w->disk();
-  for (const DataProblem& p : disk.problems())
-    (p.kind == DataProblem::Kind::kLost ? d.lost_writes : d.corrupted_blocks)++;
-  d.io_errors = disk.io_error_count();
-  d.writes_acknowledged = disk.writes_acknowledged();
-  return d;
 }
 
 void print_progress(const RunOptions& o, const FaultRecord& rec, size_t done, size_t planned,
@@ -286,30 +173,43 @@ int run_campaign(const RunOptions& o) {
     std::fprintf(stderr, "uldd-campaign: %s\n", s.error().describe().c_str());
     return kExitUsage;
   }
+  if (Status s = env.address_nics(); !s) return setup_failed(s.error().describe());
   EventFollower events;
   if (Status s = events.start(env.bus_address()); !s) return setup_failed(s.error().describe());
 
+  // Test only: an echo peer that drops or corrupts (echo_peer.h).
+  const char* peer_fault_text = std::getenv("ULDD_CAMPAIGN_TEST_ECHO_PEER");
+  auto peer_fault = parse_echo_peer_fault(peer_fault_text ? peer_fault_text : "");
+  if (!peer_fault) return setup_failed(peer_fault.error().describe());
   Clock::time_point t0 = Clock::now();
-  std::unique_ptr<WorkloadThread> workload;
-  auto disk = std::find_if(c.devices.begin(), c.devices.end(),
-                           [](const CampaignDevice& d) { return d.kind == "disk"; });
-  if (!c.disk_workload.name.empty()) {
-    auto vd = VerifiedDisk::open(env.fuse_file(disk->name), c.disk_workload.blocks,
-                                 c.disk_workload.block_size, report.seed, t0);
-    if (!vd) return setup_failed(vd.error().describe());
-    report.workload.name = c.disk_workload.name;
-    report.workload.path = env.fuse_file(disk->name).string();
-    report.workload.blocks = c.disk_workload.blocks;
-    report.workload.block_size = c.disk_workload.block_size;
-    report.workload.direct_io = vd->direct_io();
-    workload = std::make_unique<WorkloadThread>(std::move(*vd));
-    workload->start();
-  }
+  auto workloads_or = WorkloadSet::start(c, env, report.seed, t0, *peer_fault);
+  if (!workloads_or) return setup_failed(workloads_or.error().describe());
+  WorkloadSet& workloads = **workloads_or;
   std::printf("campaign %s, seed %llu: %zu faults on %zu device(s); supervisor log %s\n",
               c.name.c_str(), static_cast<unsigned long long>(report.seed), schedule.size(),
               c.devices.size(), (report_dir / "supervisor.log").c_str());
 
-  Run run{c, env, *client, events, workload.get(), t0, {}, false, false, false, {}};
+  SettleSettings settle{c.settle == "progress", milliseconds(c.min_settle_ms),
+                        milliseconds(c.settle_ms)};
+  FaultObserver observer(settle, events, *client, [&env] { return env.supervisor_running(); });
+  // What the observer watches of the workload on a fault's device.
+  auto probe_for = [&](const std::string& device) {
+    WorkloadProbe p;
+    Workload* workload = workloads.for_device(device);
+    if (workload == nullptr) return p;
+    p.progress = [workload] { return workload->progress(); };
+    p.in_flight = workload->in_flight();
+    p.read_back = [workload](int32_t after) -> std::optional<DataCounts> {
+      auto fresh = workload->verify(after, kReadBackTimeout);
+      if (!fresh) return std::nullopt;
+      DataCounts d;
+      for (const DataProblem& x : *fresh)
+        (x.kind == DataProblem::Kind::kLost ? d.lost_writes : d.corrupted_blocks)++;
+      return d;
+    };
+    return p;
+  };
+  bool supervisor_lost = false;
   for (const ScheduledFault& f : schedule) {
     while (ms_since(t0) < f.at_ms && !interrupted() && env.supervisor_running())
       std::this_thread::sleep_for(milliseconds(10));
@@ -318,46 +218,54 @@ int run_campaign(const RunOptions& o) {
       break;
     }
     if (!env.supervisor_running()) {
-      run.supervisor_lost = true;
+      supervisor_lost = true;
       break;
     }
     FaultRecord rec;
     rec.fault = f;
-    drain_into(run, report.faults.empty() ? nullptr : &report.faults.back());
-    if (run.failed_devices.count(f.device) != 0) {
+    observer.drain(report.faults);
+    if (observer.device_failed(f.device)) {
       rec.error = "not injected: " + f.device + " failed earlier";
     } else {
+      observer.prepare(rec, report.faults);
       rec.injected_at_ms = ms_since(t0);
       auto reply = client->inject_fault(f.device, f.type, f.params);
       if (reply) {
         rec.observed.injected = true;
         rec.reply = *reply;
-        observe_fault(run, rec);
+        observer.observe(rec, report.faults, probe_for(f.device));
       } else {
         rec.error = reply.error().name + ": " + reply.error().message;
-        if (!env.supervisor_running()) rec.observed.supervisor_died = run.supervisor_lost = true;
+        if (!env.supervisor_running()) {
+          rec.observed.supervisor_died = true;
+          observer.set_supervisor_lost();
+        }
       }
     }
     rec.classification = classify(rec.observed);
     report.faults.push_back(std::move(rec));
-    Totals t = compute_totals(report.faults, run.seen);
+    supervisor_lost = observer.supervisor_lost();
+    Totals t = compute_totals(report.faults, observer.seen());
     print_progress(o, report.faults.back(), report.faults.size(), schedule.size(), t);
-    if (run.supervisor_lost) {
+    if (supervisor_lost) {
       report.aborted = "the supervisor died (" + env.supervisor_end() + ")";
       break;
     }
-    if (run.io_stuck) {
+    if (observer.io_stuck()) {
       report.aborted = "I/O stalled after fault #" +
                        std::to_string(report.faults.back().fault.index) +
                        " (the workload made no progress for 30 s)";
       break;
     }
-    if (run.read_back_stuck) {
+    if (observer.read_back_stuck()) {
       report.aborted = "a read-back did not finish in 120 s (I/O stuck)";
       break;
     }
   }
-  if (run.supervisor_lost && report.aborted.empty())
+  // Late effects of the last faults are counted, not lost (fault_observer.h).
+  if (!supervisor_lost && !report.interrupted && report.aborted.empty())
+    observer.linger(report.faults);
+  if (supervisor_lost && report.aborted.empty())
     report.aborted = "the supervisor died (" + env.supervisor_end() + ")";
   if (report.interrupted)
     std::printf("%sinterrupted: final read-back\n", o.progress_tty ? "\n" : "");
@@ -367,32 +275,24 @@ int run_campaign(const RunOptions& o) {
   // Final read-back, then stop everything (the workload first: no write may
   // be in flight when the supervisor goes). A dead supervisor's FUSE file
   // only answers ENOTCONN: no final read-back then.
-  if (workload && run.supervisor_lost) workload->stop();
-  if (workload && !run.supervisor_lost && !run.io_stuck) {
+  if (supervisor_lost) workloads.stop();
+  if (!supervisor_lost && !observer.io_stuck()) {
     int32_t last =
         report.faults.empty() ? -1 : static_cast<int32_t>(report.faults.back().fault.index);
-    if (!workload->finish(last, kReadBackTimeout) && report.aborted.empty())
+    if (!workloads.finish(last, kReadBackTimeout) && report.aborted.empty())
       report.aborted = "the final read-back did not finish in 120 s (I/O stuck)";
   }
   bool supervisor_alive = env.supervisor_running();
   events.stop();
   env.stop_supervisor();
-  if (workload) {
-    workload->stop();
-    const VerifiedDisk& d = workload->disk();
-    report.workload.writes_acknowledged = d.writes_acknowledged();
-    report.workload.verifications = d.verifications();
-    report.workload.problems = d.problems();
-    report.workload.io_errors = d.io_errors();
-    report.workload.io_error_count = d.io_error_count();
-    report.workload.writes_per_100ms = d.writes_per_100ms();
-  }
+  workloads.stop();
   fs::copy_file(env.supervisor_log(), report_dir / "supervisor.log",
                 fs::copy_options::overwrite_existing, ec);
   report.elapsed_ms = ms_since(t0);
-  report.totals = compute_totals(report.faults, data_counts(workload.get()));
+  report.totals = compute_totals(report.faults, workloads.data_counts());
   report.totals.planned = schedule.size();
   report.invariants = evaluate_invariants(c.invariants, report.totals, supervisor_alive);
+  workloads.add_to_report(report, c.invariants);  // its sections and its own invariants
   std::ofstream out(report_dir / "report.json");
   out << report_to_json(report).dump(2) << "\n";
   out.close();

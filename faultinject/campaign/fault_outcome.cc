@@ -1,6 +1,8 @@
-// classify, compute_totals, evaluate_invariants: see fault_outcome.h.
+// classify, the late-recovery attribution, compute_totals,
+// evaluate_invariants: see fault_outcome.h.
 #include "faultinject/campaign/fault_outcome.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace uldd::campaign {
@@ -39,6 +41,80 @@ Classification classify(const FaultObservation& o) {
   return Classification::kNoEffect;
 }
 
+const char* to_string(DecidedBy d) {
+  switch (d) {
+    case DecidedBy::kNone:
+      return "none";
+    case DecidedBy::kSignal:
+      return "signal";
+    case DecidedBy::kProgress:
+      return "progress";
+    case DecidedBy::kWindow:
+      return "window";
+    case DecidedBy::kGrace:
+      return "grace";
+    case DecidedBy::kLatent:
+      return "latent";
+    case DecidedBy::kPreempted:
+      return "preempted";
+    case DecidedBy::kSupervisor:
+      return "supervisor";
+  }
+  return "?";
+}
+
+bool detected_before(const ctl::BusEvent& recovered, uint64_t realtime_us) {
+  uint64_t since = std::max(recovered.detect_to_serving_us, recovered.downtime_us);
+  if (recovered.received_realtime_us < since) return false;
+  return recovered.received_realtime_us - since < realtime_us;
+}
+
+FaultRecord* owner_of_recovery(std::vector<FaultRecord>& faults, const std::string& device,
+                               uint32_t old_pid, bool* extra) {
+  *extra = false;
+  if (old_pid == 0) return nullptr;
+  for (auto it = faults.rbegin(); it != faults.rend(); ++it) {
+    if (it->fault.device != device || !it->observed.injected) continue;
+    if (it->driver_pid == old_pid) return &*it;
+    if (it->new_driver_pid == old_pid) {
+      *extra = true;
+      return &*it;
+    }
+  }
+  return nullptr;
+}
+
+bool recovery_belongs_to(const FaultRecord& rec, std::vector<FaultRecord>& earlier,
+                         const ctl::BusEvent& e, uint64_t injected_realtime_us) {
+  if (rec.driver_pid == 0) return true;  // nothing to tell it by
+  if (detected_before(e, injected_realtime_us)) return false;
+  if (e.old_pid == rec.driver_pid) return true;
+  bool extra = false;
+  return e.old_pid != 0 && owner_of_recovery(earlier, e.device, e.old_pid, &extra) == nullptr;
+}
+
+void take_recovery(FaultRecord& rec, const ctl::BusEvent& e) {
+  rec.observed.recovered = true;
+  rec.observed.recovery_mode = e.mode;
+  rec.cause = e.cause;
+  rec.standby = e.standby;
+  rec.downtime_us = e.downtime_us;
+  rec.detect_to_serving_us = e.detect_to_serving_us;
+  rec.new_driver_pid = e.new_pid;
+}
+
+bool apply_late_recovery(FaultRecord& owner, bool extra, const ctl::BusEvent& e) {
+  if (!extra && !owner.observed.recovered && owner.classification == Classification::kNoEffect) {
+    take_recovery(owner, e);
+    owner.latent = true;
+    owner.decided_by = DecidedBy::kLatent;
+    owner.classification = classify(owner.observed);
+    return true;
+  }
+  ++owner.extra_recoveries;
+  return false;
+}
+
 Totals compute_totals(const std::vector<FaultRecord>& faults, const DataCounts& data) {
   Totals t;
   t.planned = faults.size();
@@ -68,6 +144,12 @@ Totals compute_totals(const std::vector<FaultRecord>& faults, const DataCounts& 
         break;
     }
     if (f.observed.injected) ++t.injected;
+    if (f.latent) ++t.latent;
+    if (f.decided_by == DecidedBy::kPreempted) ++t.preempted;
+    if (f.classification == Classification::kNoEffect) {
+      if (f.decided_by == DecidedBy::kProgress) ++t.decided_by_progress;
+      if (f.decided_by == DecidedBy::kWindow) ++t.decided_by_window;
+    }
     if (f.downtime_us) {
       downtime_sum += *f.downtime_us;
       ++downtime_count;

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -14,17 +15,60 @@ namespace uldd::campaign {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The rug's lanes, bottom to top, and their colours.
+struct Lane {
+  int row;
+  unsigned rgb;
+};
+Lane lane_of(const FaultRecord& f) {
+  switch (f.classification) {
+    case Classification::kNoEffect:
+      return {0, 0xa0a0a0};
+    case Classification::kRecoveredWarm:
+      return {1, f.latent ? 0x9467bdu : 0x2ca02cu};
+    case Classification::kRecoveredCold:
+      return {2, f.latent ? 0x9467bdu : 0xff7f0eu};
+    default:  // escalated, data corrupted, supervisor lost, not injected
+      return {3, 0xd62728};
+  }
+}
+
+// Recoveries are marked above the curve only while they stay readable;
+// the bad outcomes always are.
+constexpr size_t kMaxRecoveryMarkers = 200;
+
+}  // namespace
+
 Status write_report_plots(const CampaignReport& r, const fs::path& dir) {
   const char* gnuplot = "/usr/bin/gnuplot";
   if (::access(gnuplot, X_OK) != 0)
     return plain_error("no /usr/bin/gnuplot (gnuplot-nox): no plots");
+  const auto& w = r.workload.writes_per_100ms;
+  uint32_t peak = 1;
+  for (uint32_t v : w) peak = std::max(peak, v * 10);
+  size_t recoveries = 0;
+  for (const FaultRecord& f : r.faults) recoveries += f.observed.recovered ? 1 : 0;
+  bool mark_recoveries = recoveries <= kMaxRecoveryMarkers;
+  double end_s = static_cast<double>(w.size()) / 10.0;
   {
     std::ofstream tp(dir / "plot-throughput.dat");
-    const auto& w = r.workload.writes_per_100ms;
     for (size_t i = 0; i < w.size(); ++i) tp << (i * 100) / 1000.0 << " " << w[i] * 10 << "\n";
+    // time, lane, colour, type: one line per injected fault (the rug)
     std::ofstream faults(dir / "plot-faults.dat");
-    for (const FaultRecord& f : r.faults)
-      if (f.injected_at_ms) faults << *f.injected_at_ms / 1000.0 << " " << f.fault.type << "\n";
+    // time, colour: the faults marked above the curve
+    std::ofstream marks(dir / "plot-marks.dat");
+    for (const FaultRecord& f : r.faults) {
+      if (!f.injected_at_ms) continue;
+      double t = *f.injected_at_ms / 1000.0;
+      end_s = std::max(end_s, t);
+      Lane l = lane_of(f);
+      faults << t << " " << l.row << " " << l.rgb << " " << f.fault.type << "\n";
+      if (l.row == 3 || (mark_recoveries && f.observed.recovered))
+        marks << t << " " << l.rgb << "\n";
+    }
+    marks << "-1 0\n";  // never empty: gnuplot refuses a plot of an empty file
     std::ofstream down(dir / "plot-downtime.dat");
     for (const FaultRecord& f : r.faults)
       if (f.downtime_us) down << *f.downtime_us / 1000.0 << "\n";
@@ -32,23 +76,42 @@ Status write_report_plots(const CampaignReport& r, const fs::path& dir) {
   bool any_downtime = false;
   for (const FaultRecord& f : r.faults) any_downtime = any_downtime || f.downtime_us.has_value();
   std::ofstream gp(dir / "plots.gp");
-  gp << "set terminal pngcairo size 1000,500 noenhanced\n"
+  // Top: the throughput, with markers above it (recoveries while there are
+  // few; failures always). Bottom: a rug, one thin tick per fault in the
+  // lane of its outcome, so that thousands of faults stay readable.
+  gp << "set terminal pngcairo size 1200,600 noenhanced\n"
         "set output 'throughput.png'\n"
-        "set title 'campaign "
-     << r.campaign.name << " seed " << r.seed
-     << ": acknowledged writes/s (red: faults)'\n"
-        "set xlabel 'time since the workload started (s)'\nset ylabel 'writes/s'\n"
-        "set grid\nset key off\nset yrange [0:*]\n";
-  for (const FaultRecord& f : r.faults)
-    if (f.injected_at_ms)
-      gp << "set arrow from " << *f.injected_at_ms / 1000.0 << ", graph 0 to "
-         << *f.injected_at_ms / 1000.0 << ", graph 1 nohead lc rgb 'red' dt 2\n";
-  gp << "plot 'plot-throughput.dat' using 1:2 with steps lc rgb 'blue'\nunset arrow\n";
+        "set multiplot\nset lmargin 12\nset rmargin 3\n"
+        "set xrange [0:"
+     << std::max(end_s, 1.0) * 1.01
+     << "]\n"
+        "set origin 0,0.3\nset size 1,0.7\nset bmargin 1\n"
+        "set title \"campaign "
+     << r.campaign.name << " seed " << r.seed << ": acknowledged writes/s\\n"
+     << (mark_recoveries ? "marks: recoveries (green warm, orange cold, purple latent); "
+                         : "marks: ")
+     << "red: escalated, data corrupted, supervisor lost\" noenhanced\n"
+        "set ylabel 'writes/s'\nset grid\nset key off\nset format x ''\n"
+        "set yrange [0:"
+     << peak * 1.15 << "]\n"
+     << "plot 'plot-throughput.dat' using 1:2 with steps lc rgb '#3060c0', \\\n"
+        "     'plot-marks.dat' using 1:("
+     << peak * 1.07
+     << "):2 with points pt 11 ps 0.7 lc rgb variable\n"
+        "set origin 0,0\nset size 1,0.3\nset tmargin 0\nset bmargin 3\nunset title\n"
+        "set format x '%g'\nset xlabel 'time since the workload started (s)'\n"
+        "set ylabel ''\nset yrange [-0.1:4]\nunset grid\n"
+        "set ytics ('no effect' 0.4, 'warm' 1.4, 'cold' 2.4, 'failed' 3.4)\n"
+        "plot 'plot-faults.dat' using 1:($2+0.05):(0):(0.7):3 with vectors nohead lw 0.6 "
+        "lc rgb variable\n"
+        "unset multiplot\nunset ytics\nset ytics\nunset xlabel\nset tmargin\nset bmargin\n"
+        "set lmargin\nset rmargin\nset origin 0,0\nset size 1,1\nset grid\n";
   if (any_downtime)
-    gp << "set output 'downtime.png'\n"
+    gp << "set terminal pngcairo size 1000,500 noenhanced\n"
+          "set output 'downtime.png'\n"
           "set title 'downtime per recovery (ms)'\nset xlabel 'downtime (ms)'\n"
           "set ylabel 'recoveries'\nbin(x) = 2*floor(x/2) + 1\nset boxwidth 1.8\n"
-          "set style fill solid 0.6\nset yrange [0:*]\n"
+          "set style fill solid 0.6\nset xrange [0:*]\nset yrange [0:*]\n"
           "plot 'plot-downtime.dat' using (bin($1)):(1) smooth frequency with boxes lc rgb "
           "'dark-green'\n";
   gp.close();

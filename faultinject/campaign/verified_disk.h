@@ -34,20 +34,10 @@
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "faultinject/campaign/data_problem.h"
 #include "faultinject/campaign/fault_schedule.h"
 
 namespace uldd::campaign {
-
-struct DataProblem {
-  enum class Kind { kLost, kCorrupted };
-  Kind kind = Kind::kLost;
-  uint64_t lba = 0;                  // block index (block_size units)
-  uint64_t expected_generation = 0;  // = request index of the acknowledged write
-  uint64_t found_generation = 0;     // 0 = zeros / not a valid block
-  int64_t first_wrong_offset = -1;   // corrupted: byte offset within the block
-  int32_t after_fault = -1;          // index of the last fault injected before the read-back
-  uint64_t at_ms = 0;                // when the read-back saw it
-};
 
 struct IoError {
   uint64_t at_ms = 0;
@@ -75,6 +65,8 @@ class VerifiedDisk {
   uint64_t writes_acknowledged() const { return acknowledged_count_; }
   uint64_t verifications() const { return verifications_; }
   bool direct_io() const { return direct_; }
+  uint32_t blocks() const { return blocks_; }
+  uint32_t block_size() const { return block_size_; }
   const std::vector<DataProblem>& problems() const { return problems_; }
   // The first kMaxIoErrorsKept errors in detail; io_error_count() counts all.
   const std::vector<IoError>& io_errors() const { return io_errors_; }

@@ -1,12 +1,40 @@
 // WorkloadThread: see workload_thread.h.
 #include "faultinject/campaign/workload_thread.h"
 
+#include "faultinject/campaign/campaign_report.h"
+
 namespace uldd::campaign {
 
-WorkloadThread::WorkloadThread(VerifiedDisk disk) : disk_(std::move(disk)) {}
+WorkloadThread::WorkloadThread(VerifiedDisk disk, std::string device, std::string path)
+    : disk_(std::move(disk)), device_(std::move(device)), path_(std::move(path)) {}
 
-void WorkloadThread::start() {
+Status WorkloadThread::start() {
   thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+DataCounts WorkloadThread::data_counts() const {
+  DataCounts d;
+  for (const DataProblem& p : disk_.problems())
+    (p.kind == DataProblem::Kind::kLost ? d.lost_writes : d.corrupted_blocks)++;
+  d.io_errors = disk_.io_error_count();
+  d.writes_acknowledged = disk_.writes_acknowledged();
+  return d;
+}
+
+void WorkloadThread::add_to_report(CampaignReport& r) const {
+  WorkloadSummary& w = r.workload;
+  w.name = name_;
+  w.path = path_;
+  w.blocks = disk_.blocks();
+  w.block_size = disk_.block_size();
+  w.direct_io = disk_.direct_io();
+  w.writes_acknowledged = disk_.writes_acknowledged();
+  w.verifications = disk_.verifications();
+  w.problems = disk_.problems();
+  w.io_errors = disk_.io_errors();
+  w.io_error_count = disk_.io_error_count();
+  w.writes_per_100ms = disk_.writes_per_100ms();
 }
 
 void WorkloadThread::run() {

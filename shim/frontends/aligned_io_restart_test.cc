@@ -4,135 +4,32 @@
 // Looks for lost updates (a read-modify-write whose base read or write-back
 // is resent across a restart) and for data resent from a reused buffer.
 //
-// The fake driver serves descriptors out of order from its own thread and
-// can "crash": from then on it executes nothing and loses what it was given,
+// The fake driver (shim/testing/fake_driver_port.h) holds what it is given
+// and a "device" thread of the test completes it out of order; it can
+// "crash": from then on it executes nothing and loses what it was given,
 // exactly like a SIGKILLed driver; completions it already posted stay in the
 // ring (the shim harvests them in restart()). No timing is asserted: the
 // result is compared with a byte model of what each writer wrote.
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
 
-#include "common/event_fd.h"
 #include "shim/disk_shim.h"
 #include "shim/frontends/aligned_io.h"
+#include "shim/testing/fake_driver_port.h"
 
 namespace uldd::shim {
 namespace {
 
-using abi::BlockDescriptor;
-using abi::BlockOp;
 using abi::BlockStatus;
 
 constexpr uint32_t kMaxTransfer = 8192;
 constexpr uint32_t kBuffers = 16;
 constexpr uint64_t kDiskBytes = 1 << 20;
-
-class CrashingDriverPort final : public DriverPort {
- public:
-  CrashingDriverPort(std::byte* dma, std::vector<std::byte>& disk) : dma_(dma), disk_(disk) {
-    wake_ = std::move(EventFd::create().value());
-    device_ = std::thread([this] { serve_loop(); });
-  }
-  ~CrashingDriverPort() override {
-    {
-      std::lock_guard l(mu_);
-      quit_ = true;
-    }
-    cv_.notify_all();
-    device_.join();
-  }
-
-  uint32_t submit_space() override { return 16; }
-  void stage(uint32_t, const BlockDescriptor& d) override { staged_.push_back(d); }
-  void commit(uint32_t) override {
-    {
-      std::lock_guard l(mu_);
-      if (!dead_) queue_.insert(queue_.end(), staged_.begin(), staged_.end());  // else lost
-    }
-    staged_.clear();
-    cv_.notify_all();
-  }
-  uint32_t reap(std::span<BlockDescriptor> out) override {
-    std::lock_guard l(mu_);
-    uint32_t n = 0;
-    while (n < out.size() && !done_.empty()) {
-      out[n++] = done_.front();
-      done_.pop_front();
-    }
-    return n;
-  }
-  int wake_fd() const override { return wake_.fd(); }
-  void on_wake() override { wake_.drain(); }
-  bool prepare_sleep(bool) override {
-    std::lock_guard l(mu_);
-    return !done_.empty();
-  }
-  void finish_sleep() override {}
-  bool protocol_violated() const override { return false; }
-  void reset() override {
-    std::lock_guard l(mu_);
-    queue_.clear();
-    dead_ = false;
-  }
-
-  // SIGKILL: some of what the driver holds was executed by the device (the
-  // completion is lost), the rest never will be.
-  void crash() {
-    std::lock_guard l(mu_);
-    for (auto& d : queue_)
-      if (rng_() % 2 == 0) execute(d);
-    queue_.clear();
-    dead_ = true;
-  }
-
- private:
-  void serve_loop() {
-    std::unique_lock l(mu_);
-    while (!quit_) {
-      cv_.wait_for(l, std::chrono::milliseconds(1), [this] { return quit_ || (!dead_ && !queue_.empty()); });
-      if (quit_ || dead_ || queue_.empty()) continue;
-      // Out of order, as several NVMe queues would be.
-      size_t i = rng_() % queue_.size();
-      BlockDescriptor d = queue_[i];
-      queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
-      execute(d);
-      done_.push_back(d);
-      wake_.signal();
-      if (rng_() % 4 == 0) {
-        l.unlock();
-        std::this_thread::yield();
-        l.lock();
-      }
-    }
-  }
-  void execute(BlockDescriptor& d) {
-    std::byte* buf = dma_ + d.iova;
-    if (d.op == static_cast<uint16_t>(BlockOp::kWrite)) std::memcpy(disk_.data() + d.lba * 512, buf, d.len);
-    if (d.op == static_cast<uint16_t>(BlockOp::kRead)) std::memcpy(buf, disk_.data() + d.lba * 512, d.len);
-    d.status = 0;
-    d.flags = 0;
-  }
-
-  std::byte* dma_;
-  std::vector<std::byte>& disk_;
-  EventFd wake_;
-  std::vector<BlockDescriptor> staged_;  // the shim's thread only
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<BlockDescriptor> queue_, done_;
-  bool dead_ = false;
-  bool quit_ = false;
-  std::mt19937 rng_{42};
-  std::thread device_;
-};
 
 // Threads write their own bytes of shared sectors (partial: read-modify-write
 // under the stripe lock) and their own aligned blocks, read each write back,
@@ -140,8 +37,9 @@ class CrashingDriverPort final : public DriverPort {
 TEST(AlignedIoRestartTest, PartialAndAlignedWritesSurviveDriverRestarts) {
   std::vector<std::byte> dma(4096 + kBuffers * kMaxTransfer);
   std::vector<std::byte> disk(kDiskBytes);
-  auto owned = std::make_unique<CrashingDriverPort>(dma.data(), disk);
-  CrashingDriverPort* port = owned.get();
+  auto owned = std::make_unique<fakes::FakeDriverPort>(16, dma.data(), &disk);
+  fakes::FakeDriverPort* port = owned.get();
+  port->hold_ = true;  // the device thread below completes, out of order
   DiskShimOptions o;
   o.device_name = "restart0";
   o.size_bytes = kDiskBytes;
@@ -155,19 +53,26 @@ TEST(AlignedIoRestartTest, PartialAndAlignedWritesSurviveDriverRestarts) {
 
   constexpr int kThreads = 8;
   constexpr int kRounds = 250;
-  constexpr uint64_t kSharedSectors = 16;        // sectors 0..15: 64-byte slices per thread
+  constexpr uint64_t kSharedSectors = 16;  // sectors 0..15: 64-byte slices per thread
   constexpr uint64_t kSlice = 512 / kThreads;
-  constexpr uint64_t kAlignedBase = 64 * 1024;   // then 32 KiB of whole blocks per thread
+  constexpr uint64_t kAlignedBase = 64 * 1024;  // then 32 KiB of whole blocks per thread
   constexpr uint64_t kAlignedPerThread = 32 * 1024;
 
   std::atomic<bool> writers_done{false};
   std::atomic<int> failures{0};
+  std::thread device([&] {
+    std::mt19937 rng(42);
+    while (!writers_done.load()) {
+      if (!port->complete_one(rng)) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      if (rng() % 4 == 0) std::this_thread::yield();
+    }
+  });
   std::thread killer([&] {
     std::mt19937 rng(7);
     while (!writers_done.load()) {
       std::this_thread::sleep_for(std::chrono::microseconds(200 + rng() % 800));
       shim.hold();
-      port->crash();
+      port->crash(rng);
       auto resent = shim.restart(rng() % 2 ? ResendMode::kAdopt : ResendMode::kReissue);
       if (!resent.ok()) failures++;
     }
@@ -211,6 +116,7 @@ TEST(AlignedIoRestartTest, PartialAndAlignedWritesSurviveDriverRestarts) {
   for (auto& w : writers) w.join();
   writers_done = true;
   killer.join();
+  device.join();
   EXPECT_EQ(failures.load(), 0) << "a write or read-back failed or differed";
   ASSERT_TRUE(shim.drain(std::chrono::seconds(5)));
 

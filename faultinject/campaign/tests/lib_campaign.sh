@@ -107,3 +107,24 @@ write_disk_campaign() {
     printf '\n[invariants]\nlost_writes = 0\ncorrupted = 0\nio_errors = 0\nsupervisor_survives = true\nmin_recovered_percent = 99.9\n'
   } >"$file"
 }
+
+# write_campaign FILE NAME FAULTS INTERVAL_MS SETTLE_MS: a disk campaign on
+# disk0 under the verified writer whose [[fault]] tables (and any extra
+# [invariants] lines) come from stdin; settle = "progress".
+write_campaign() {
+  local file=$1 name=$2 faults=$3 interval=$4 settle=$5
+  {
+    printf '[campaign]\nname = "%s"\nseed = 11\nfaults = %s\ninterval_ms = %s\nsettle_ms = %s\nsettle = "progress"\n\n' \
+      "$name" "$faults" "$interval" "$settle"
+    printf '[[device]]\nname = "disk0"\nkind = "disk"\nsize = "32MiB"\npolicy = "policies/campaign.toml"\n\n'
+    printf '[workload]\ndisk = "verified-writer"\nblocks = 2048\nblock_size = 4096\n\n'
+    cat
+  } >"$file"
+}
+
+# The faults judged no-effect were decided early, by the workload's progress
+# (not by waiting out settle_ms), and every injected fault says how it was decided.
+no_effect_decided_early() {
+  report_check "$1" 'all(f["decided_by"] == "progress" and f["decided_after_ms"] < r["campaign"]["settle_ms"] for f in r["faults"] if f["classification"] == "no-effect")'
+  report_check "$1" 'all(f["decided_by"] != "none" and f["driver_pid"] for f in r["faults"] if f["reply"])'
+}

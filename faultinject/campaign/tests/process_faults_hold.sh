@@ -10,9 +10,9 @@ source "$(dirname "$0")/lib_campaign.sh"
 campaign_setup
 
 # Usage errors first (cheap).
-printf '[campaign]\nname = "x"\nfaults = 3\nsettle = 5\n' >"$T/bad.toml"
+printf '[campaign]\nname = "x"\nfaults = 3\nsetle_ms = 5\n' >"$T/bad.toml"
 run_campaign 2 "bad file" run "$T/bad.toml" --report "$T/r0"
-grep -q "bad.toml:4:1: unknown key 'settle' in \[campaign\] (did you mean 'settle_ms'?)" "$T/out" \
+grep -q "bad.toml:4:1: unknown key 'setle_ms' in \[campaign\] (did you mean 'settle_ms'?)" "$T/out" \
   || fail "no file:line:column error for the bad file"
 write_disk_campaign "$T/unknown.toml" unknown-type 2 "sigkill no-such-fault"
 run_campaign 2 "unknown fault type" run "$T/unknown.toml" --report "$T/r1"

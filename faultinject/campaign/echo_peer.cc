@@ -1,0 +1,64 @@
+// EchoPeer: see echo_peer.h.
+#include "faultinject/campaign/echo_peer.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <charconv>
+#include <string>
+
+namespace uldd::campaign {
+
+Result<EchoPeerFault> parse_echo_peer_fault(std::string_view text) {
+  EchoPeerFault f;
+  if (text.empty()) return f;
+  auto eq = text.find('=');
+  std::string_view key = text.substr(0, eq), value;
+  if (eq != std::string_view::npos) value = text.substr(eq + 1);
+  uint32_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (eq == std::string_view::npos || ec != std::errc() || end != value.data() + value.size() ||
+      n == 0 || (key != "drop-every" && key != "corrupt-every"))
+    return plain_error("echo peer fault '" + std::string(text) +
+                       "' is not drop-every=N or corrupt-every=N (N >= 1)");
+  (key == "drop-every" ? f.drop_every : f.corrupt_every) = n;
+  return f;
+}
+
+EchoPeer::EchoPeer(UniqueFd socket, EchoPeerFault fault)
+    : socket_(std::move(socket)), fault_(fault) {}
+
+void EchoPeer::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void EchoPeer::stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void EchoPeer::run() {
+  uint8_t buf[2048];
+  uint64_t received = 0, echoed = 0;
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    pollfd p{socket_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    for (;;) {
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      ssize_t n = ::recvfrom(socket_.get(), buf, sizeof buf, MSG_DONTWAIT,
+                             reinterpret_cast<sockaddr*>(&from), &len);
+      if (n <= 0) break;
+      ++received;
+      if (fault_.drop_every != 0 && received % fault_.drop_every == 0) continue;
+      if (fault_.corrupt_every != 0 && received % fault_.corrupt_every == 0 && n > 40)
+        buf[n - 1] ^= 0x5a;  // a payload byte, the checksum left as it was
+      if (::sendto(socket_.get(), buf, static_cast<size_t>(n), 0,
+                   reinterpret_cast<sockaddr*>(&from), len) == n)
+        echoed_.store(++echoed, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace uldd::campaign
