@@ -170,6 +170,9 @@ bool NetShim::tx_possible() {
 }
 
 bool NetShim::pump_tap() {
+  // One clock read per batch for the TX watch (it is coarse: a tenth of the
+  // timeout), not one per frame.
+  const auto now = std::chrono::steady_clock::now();
   uint32_t space = std::min(port_->tx_space(), options_.batch);
   uint32_t n = 0;
   bool progress = false;
@@ -191,7 +194,7 @@ bool NetShim::pump_tap() {
     }
     tx_len_[*id] = static_cast<uint32_t>(got);
     tx_seq_[*id] = next_tx_seq_++;
-    tx_given_at_[*id] = std::chrono::steady_clock::now();
+    tx_given_at_[*id] = now;
     pool_.post(*id, BufferOwner::kTxPosted);
     port_->stage_tx(n++, NetDescriptor{pool_.iova(*id), static_cast<uint32_t>(got), *id, 0});
   }
@@ -202,12 +205,13 @@ bool NetShim::pump_tap() {
 // Frames taken back from a dead driver go first, oldest first: a TCP peer
 // sees them as (at worst) reordered by nothing and duplicated by the device.
 bool NetShim::issue_resend() {
+  const auto now = std::chrono::steady_clock::now();
   uint32_t space = port_->tx_space();
   uint32_t n = 0;
   while (n < space && !tx_resend_.empty()) {
     uint16_t id = tx_resend_.front();
     tx_resend_.pop_front();
-    tx_given_at_[id] = std::chrono::steady_clock::now();  // a fresh clock for the successor
+    tx_given_at_[id] = now;  // a fresh clock for the successor
     pool_.post(id, BufferOwner::kTxPosted);
     uint16_t flag = resend_adopt_ ? abi::kNetFlagAdopt : 0;
     port_->stage_tx(n++, NetDescriptor{pool_.iova(id), tx_len_[id], id, flag});
