@@ -58,6 +58,7 @@ Status DriverLoop::take_requests(bool* did_work) {
   uint32_t n = std::min({ready, driver_.free_slots(), kBatchMax});
   if (n == 0) return {};
   for (uint32_t i = 0; i < n; ++i) driver_.submit(requests_.peek(i));
+  ULDD_TRY(driver_.command_status());
   driver_.ring_doorbells();
   // A warm resume that found a stale checkpoint must stop before the device
   // completes a command the shim no longer expects (nvme_driver_adopt.cc).
@@ -90,6 +91,7 @@ Status DriverLoop::post_completions(bool* did_work) {
   // its queues filling up is what stops us taking new requests (bounded backlog).
   while (!corrupt && backlog_.empty()) {
     size_t n = driver_.reap(batch_);
+    ULDD_TRY(driver_.command_status());  // a deferred command failed its check
     if (n == 0) break;
     *did_work = true;
     // Fault point crash-here: in completion handling, with completions reaped.

@@ -3,11 +3,14 @@
 // Controller bring-up and shutdown are in nvme_driver_bring_up.cc.
 #include "drivers/nvme/nvme_driver.h"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <cstring>
 
 #include "common/crc32c.h"
 #include "devices/nvme/nvme_spec.h"
+#include "drivers/nvme/nvme_command_check.h"
 #include "drivers/nvme/nvme_prp.h"
 
 namespace uldd::drivers {
@@ -138,18 +141,32 @@ void NvmeDriver::submit_now(const abi::BlockDescriptor& d) {
     PrpPair p = build_prps(dev_.dma(), d.iova, d.len, layout_.prp_list_offset(qi, cid));
     e.prp1 = p.prp1;
     e.prp2 = p.prp2;
-    // Fault point: a data page just past the end of the DMA region.
-    if (faults_.fire(abi::FaultPoint::kWrongIova))
-      e.prp1 = dev_.dma().device_address(dev_.dma().size() - 4096) + 4096;
     e.cdw10 = static_cast<uint32_t>(d.lba);        // SLBA 31:0
     e.cdw11 = static_cast<uint32_t>(d.lba >> 32);  // SLBA 63:32
     e.cdw12 = d.len / abi::kSectorSize - 1;        // NLB, 0's based (§6.9, §6.15)
   }
+  // Fail-stop on a command that is not what the request asked for
+  // (nvme_command_check.h): nothing of this batch is rung; the loop stops.
+  std::string bad =
+      check_io_command(e, d, cid, kNamespaceId, dev_.dma(), layout_.prp_list_offset(qi, cid));
+  if (!bad.empty()) {
+    if (command_error_.ok())
+      command_error_ = plain_error(fmt::format(
+          "I/O queue {} command {} for request tag {} (op {}, lba {}, {} bytes): {}; stopping "
+          "before the doorbell",
+          q.qid(), cid, d.tag, d.op, d.lba, d.len, bad));
+    return;
+  }
+  // Fault point: a data page just past the end of the DMA region (after the
+  // check: it stands for a device-side address error, not a driver slip).
+  if (e.opcode != nvme::io::kFlush && faults_.fire(abi::FaultPoint::kWrongIova))
+    e.prp1 = dev_.dma().device_address(dev_.dma().size() - 4096) + 4096;
   q.push(e);
   ++stats_.submitted;
 }
 
 void NvmeDriver::ring_doorbells() {
+  if (!command_error_.ok()) return;  // never show the controller a wrong command
   bool dirty = false;
   for (const NvmeIoQueue& q : queues_) dirty = dirty || q.sq_dirty();
   if (!dirty) return;

@@ -88,6 +88,10 @@ class NvmeDriver {
   // shim does not have outstanding (the checkpoint was stale or forged: only
   // a reset makes the device safe, so the driver must stop).
   Status adoption_status() const { return adoption_error_; }
+  // Ok unless a command built for a request failed its check against that
+  // request (nvme_command_check.h); then ring_doorbells() rings nothing and
+  // the driver must stop: the supervisor restarts it, the shim resends.
+  Status command_status() const { return command_error_; }
   bool adopting() const { return adopt_remaining_ > 0; }
 
   // Requests submit() can take now (commands the device queues have room for).
@@ -180,6 +184,7 @@ class NvmeDriver {
   std::vector<abi::BlockDescriptor> deferred_;  // flagged requests unknown to the device
   size_t deferred_taken_ = 0;
   Status adoption_error_;
+  Status command_error_;  // first command that failed check_io_command()
 };
 
 }  // namespace uldd::drivers
