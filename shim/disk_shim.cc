@@ -143,6 +143,7 @@ bool DiskShim::issue() {
     e.issue_seq = issue_seq_++;
     e.handed_at = std::chrono::steady_clock::now();
     e.error_retries = 0;
+    e.restarted_for_errors = false;
     r->issued += d.len;
     ++r->parts_outstanding;
     if (r->issued >= r->len) {
@@ -190,8 +191,10 @@ bool DiskShim::harvest() {
                         : BlockStatus::kIoError;
         r->error_reason = why;
       }
-    } else if (r->op == BlockOp::kRead) {
-      std::memcpy(r->data + e->part_offset, buffer(InFlightTable::slot_of(c.tag)), e->sent.len);
+    } else {
+      error_restart_armed_ = true;  // the driver can succeed (disk_shim_retry.cc)
+      if (r->op == BlockOp::kRead)
+        std::memcpy(r->data + e->part_offset, buffer(InFlightTable::slot_of(c.tag)), e->sent.len);
     }
     table_.release(c.tag);
     if (--r->parts_outstanding == 0 && r->fully_issued) complete(r);

@@ -100,6 +100,7 @@ struct DiskShimStats {
   std::atomic<uint64_t> protocol_violations{0};  // completions that matched nothing we sent
   std::atomic<uint64_t> request_timeouts{0};     // times the request-timeout watch fired
   std::atomic<uint64_t> error_retries{0};        // parts sent again after an error completion
+  std::atomic<uint64_t> error_restarts{0};       // driver restarts after a part failed every retry
   std::atomic<uint32_t> requests_open{0};        // accepted, not yet completed
   std::atomic<uint32_t> descriptors_in_flight{0};
   std::atomic<uint64_t> restarts{0};           // restart() calls
@@ -225,6 +226,9 @@ class DiskShim final : public BlockClient {
   std::vector<abi::BlockDescriptor> reap_batch_;
   uint64_t issue_seq_ = 0;
   bool fault_reported_ = false;
+  // A part whose retries ran out may restart the driver (disk_shim_retry.cc)
+  // once per success seen: a device that fails everything costs one restart.
+  bool error_restart_armed_ = true;
   std::atomic<int64_t> request_timeout_ms_{0};
   std::atomic<uint32_t> retry_max_{0};
   std::atomic<int64_t> retry_delay_ms_{0};

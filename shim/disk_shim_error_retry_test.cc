@@ -109,6 +109,7 @@ TEST_F(ErrorRetryTest, APermanentErrorIsPassedUpAfterTheRetries) {
   EXPECT_EQ(seen().size(), 4u) << "the first attempt and exactly 3 retries";
   EXPECT_EQ(shim_->stats().error_retries.load(), 3u);
   EXPECT_EQ(shim_->stats().errors.load(), 1u);
+  EXPECT_EQ(driver_faults_.load(), 0) << "a permanent error never restarts the driver";
 }
 
 TEST_F(ErrorRetryTest, RetriesZeroPassesEveryErrorUpAtOnce) {
@@ -199,6 +200,63 @@ TEST_F(ErrorRetryTest, APartWaitingForItsRetryIsResentOnceToTheSuccessor) {
   for (int i = 0; i < 2000 && driver_faults_.load() == 0; ++i)
     std::this_thread::sleep_for(milliseconds(1));
   EXPECT_EQ(driver_faults_.load(), 1) << "the late completion is a driver fault, reported";
+}
+
+// What a 10,000-fault campaign hit: a skipped instruction left the NVMe
+// driver's queue cursor past its queues, and from then on it refused every
+// request with kIoError while it kept beating. Retries alone turned that
+// into EIO for every write; now a part whose transient error outlives its
+// retries restarts the driver once and is resent to the successor.
+TEST_F(ErrorRetryTest, AnErrorThatOutlivesItsRetriesRestartsTheDriverOnce) {
+  start(ErrorRetry{.retries = 2});
+  port_->fail_next(BlockStatus::kIoError, 3);  // the attempt and both retries
+  std::atomic<int> status{-1};
+  auto data = pattern(kMaxTransfer, 6);
+  shim_->write(4096, data, [&](BlockStatus s) { status = static_cast<int>(s); });
+  for (int i = 0; i < 2000 && driver_faults_.load() == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(1));
+  ASSERT_EQ(driver_faults_.load(), 1) << "the shim asks for a restart";
+  std::this_thread::sleep_for(milliseconds(30));
+  EXPECT_EQ(status.load(), -1) << "the error does not go up before the successor tried";
+  EXPECT_EQ(shim_->stats().error_restarts.load(), 1u);
+  shim_->hold();
+  auto resent = shim_->restart(ResendMode::kReissue);
+  ASSERT_TRUE(resent.ok());
+  EXPECT_EQ(*resent, 1u);
+  for (int i = 0; i < 2000 && status.load() == -1; ++i)
+    std::this_thread::sleep_for(milliseconds(1));
+  EXPECT_EQ(status.load(), static_cast<int>(BlockStatus::kOk));
+  EXPECT_EQ(0, std::memcmp(disk_.data() + 4096, data.data(), data.size()));
+  EXPECT_EQ(seen().size(), 4u) << "three failed attempts, one to the successor";
+  EXPECT_EQ(shim_->stats().errors.load(), 0u);
+}
+
+TEST_F(ErrorRetryTest, ADeviceThatFailsEverythingCostsOneRestartThenErrorsGoUp) {
+  start(ErrorRetry{.retries = 1});
+  port_->fail_next(BlockStatus::kIoError, 6);  // 2 + 2 attempts, then 2 for the next write
+  auto data = pattern(kMaxTransfer, 7);
+  std::atomic<int> status{-1};
+  shim_->write(0, data, [&](BlockStatus s) { status = static_cast<int>(s); });
+  for (int i = 0; i < 2000 && driver_faults_.load() == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(1));
+  ASSERT_EQ(driver_faults_.load(), 1);
+  shim_->hold();
+  ASSERT_TRUE(shim_->restart(ResendMode::kReissue).ok());
+  for (int i = 0; i < 2000 && status.load() == -1; ++i)
+    std::this_thread::sleep_for(milliseconds(1));
+  EXPECT_EQ(status.load(), static_cast<int>(BlockStatus::kIoError)) << "the successor failed too";
+  EXPECT_EQ(seen().size(), 4u) << "2 attempts per driver";
+  // No success since: the next failing write goes up without a restart.
+  EXPECT_EQ(write_sync(*shim_, 0, data), BlockStatus::kIoError);
+  EXPECT_EQ(driver_faults_.load(), 1);
+  EXPECT_EQ(shim_->stats().error_restarts.load(), 1u);
+  // A success re-arms it: the device works again, then breaks again.
+  ASSERT_EQ(write_sync(*shim_, 0, data), BlockStatus::kOk);
+  port_->fail_next(BlockStatus::kIoError, 2);
+  shim_->write(0, data, [](BlockStatus) {});
+  for (int i = 0; i < 2000 && driver_faults_.load() == 1; ++i)
+    std::this_thread::sleep_for(milliseconds(1));
+  EXPECT_EQ(driver_faults_.load(), 2);
 }
 
 }  // namespace

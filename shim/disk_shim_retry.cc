@@ -39,12 +39,35 @@ bool DiskShim::retry_after_error(InFlightEntry& e, const BlockDescriptor& c, con
         "media error; policy [errors] retry_permanent = false)";
     return false;
   }
+  const uint32_t old_tag = c.tag;
   if (e.error_retries >= max) {
-    *why = "the driver completed a part with an error, again after every retry of policy [errors]";
-    return false;
+    // A transient error that outlived every retry: the device, or a driver
+    // that broke and keeps failing everything while it beats (a campaign's
+    // skipped instruction left NvmeDriver's queue cursor past its queues:
+    // every request after it was refused with kIoError). Restart the driver
+    // once and give the part its retries again on the successor; only if
+    // that fails too does the error go up. At most one such restart until a
+    // part succeeds again, so a failing device costs one restart, not one
+    // per request.
+    if (permanent || e.restarted_for_errors || !error_restart_armed_ || fault_reported_ ||
+        !options_.on_driver_fault) {
+      *why =
+          "the driver completed a part with an error, again after every retry of policy [errors]";
+      return false;
+    }
+    e.restarted_for_errors = true;
+    e.error_retries = 0;
+    error_restart_armed_ = false;
+    table_.renew(old_tag);
+    e.handed_at = {};  // restart() collects it and resends it to the successor
+    stats_.error_restarts.fetch_add(1, std::memory_order_relaxed);
+    report_driver_fault(fmt::format(
+        "{} lba={} len={} failed with status {} on every one of {} retries: the driver may be "
+        "broken; restarting it before the error goes up",
+        op_name(c.op), c.lba, c.len, c.status, max));
+    return true;
   }
   ++e.error_retries;
-  const uint32_t old_tag = c.tag;
   const uint32_t tag = table_.renew(old_tag);
   e.handed_at = {};  // with no driver until it is sent again
   const auto delay = std::chrono::milliseconds(retry_delay_ms_.load(std::memory_order_relaxed));

@@ -28,7 +28,8 @@ struct InFlightEntry {
   // When the current driver was given it (issue, resend): the request-timeout watch.
   // Unset while the part waits for an error retry (not with any driver).
   std::chrono::steady_clock::time_point handed_at{};
-  uint32_t error_retries = 0;  // times this part was resent after an error completion
+  uint32_t error_retries = 0;         // times this part was resent after an error completion
+  bool restarted_for_errors = false;  // its retries ran out once: the driver was restarted for it
   uint16_t generation = 0;
 };
 

@@ -33,7 +33,8 @@ DeviceSnapshot DiskDevice::snapshot() const {
             {"requests_open", st.requests_open.load()},
             {"descriptors_in_flight", st.descriptors_in_flight.load()},
             {"resent", st.resent.load()},
-            {"error_retries", st.error_retries.load()}};
+            {"error_retries", st.error_retries.load()},
+            {"error_restarts", st.error_restarts.load()}};
   }
   return s;
 }
