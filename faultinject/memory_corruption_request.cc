@@ -5,12 +5,16 @@
 #include <charconv>
 
 #include "abi/control_block.h"  // load_shared
+#include "abi/net_ring_region.h"
 
 namespace uldd::faultinject {
 namespace {
 
 constexpr uint32_t kIndexBits = 32;
 constexpr uint32_t kDescriptorBits = sizeof(abi::BlockDescriptor) * 8;
+constexpr uint32_t kNetDescriptorBits = sizeof(abi::NetDescriptor) * 8;
+constexpr std::string_view kNetRingNames[abi::kNetRingCount] = {"tx-request", "tx-done", "rx-free",
+                                                                "rx-done"};  // by abi::NetRing
 
 Error bad(std::string_view type, const std::string& what) {
   return Error{EINVAL, "'" + std::string(type) + "': " + what};
@@ -63,9 +67,14 @@ Result<MemoryCorruptionRequest> parse_memory_corruption_request(
   std::optional<uint64_t> bit;
   for (const auto& [key, value] : params) {
     if (key == "ring" && ring) {
-      if (value != "request" && value != "completion")
-        return bad(type, "parameter 'ring' must be 'request' or 'completion'; got '" + value + "'");
-      r.completion_ring = value == "completion";
+      bool known = value == "request" || value == "completion";
+      for (std::string_view n : kNetRingNames) known = known || value == n;
+      if (!known)
+        return bad(type,
+                   "parameter 'ring' must be 'request' or 'completion' (disk), 'tx-request', "
+                   "'tx-done', 'rx-free' or 'rx-done' (NIC); got '" +
+                       value + "'");
+      r.ring = value;
     } else if (key == "field" && ring) {
       if (value != "index" && value != "descriptor")
         return bad(type, "parameter 'field' must be 'index' or 'descriptor'; got '" + value + "'");
@@ -95,34 +104,86 @@ Result<MemoryCorruptionRequest> parse_memory_corruption_request(
   return r;
 }
 
-Result<std::string> corrupt_disk_ring(const abi::RingRegionView& rings,
-                                      const MemoryCorruptionRequest& request) {
-  const uint32_t capacity = rings.header.capacity;
-  if (rings.base == nullptr || capacity == 0)
-    return Error{EINVAL, "corrupt-ring: the ring region is not laid out"};
-  abi::RingIndices* indices =
-      request.completion_ring ? rings.completion_indices() : rings.request_indices();
-  const char* which = request.completion_ring ? "completion" : "request";
+namespace {
+
+// One ring of either region: its indices, slots and capacity.
+struct RingTarget {
+  std::byte* base;  // of the region, for the offset in the report
+  abi::RingIndices* indices;
+  std::byte* slots;
+  uint32_t capacity;
+  uint32_t descriptor_size;
+  std::string_view name;
+};
+
+Result<std::string> flip_in_ring(const RingTarget& t, const MemoryCorruptionRequest& request) {
   uint64_t offset;
   uint32_t bit;
   std::string field;
   if (!request.descriptor) {
     bit = pick_bit(request, kIndexBits);
-    offset =
-        static_cast<uint64_t>(reinterpret_cast<std::byte*>(&indices->producer.tail) - rings.base);
+    offset = static_cast<uint64_t>(reinterpret_cast<std::byte*>(&t.indices->producer.tail) - t.base);
     field = "producer tail";
   } else {
-    bit = pick_bit(request, kDescriptorBits);
-    const uint32_t tail = abi::load_shared(indices->producer.tail);
-    const uint32_t slot = (tail + capacity - 1) % capacity;  // the one written last
-    abi::BlockDescriptor* slots =
-        request.completion_ring ? rings.completion_slots() : rings.request_slots();
-    offset = static_cast<uint64_t>(reinterpret_cast<std::byte*>(&slots[slot]) - rings.base);
+    const uint32_t bits = t.descriptor_size * 8;
+    if (request.bit && *request.bit >= bits)
+      return bad("corrupt-ring", "parameter 'bit' must be below " + std::to_string(bits) +
+                                     " for a descriptor of this ring");
+    bit = pick_bit(request, bits);
+    const uint32_t tail = abi::load_shared(t.indices->producer.tail);
+    const uint32_t slot = (tail + t.capacity - 1) % t.capacity;  // the one written last
+    offset = static_cast<uint64_t>(t.slots + uint64_t{slot} * t.descriptor_size - t.base);
     field = "descriptor in slot " + std::to_string(slot);
   }
-  flip(rings.base + offset, bit);
-  return std::string(which) + " ring " + field + ": bit " + std::to_string(bit) +
+  flip(t.base + offset, bit);
+  return std::string(t.name) + " ring " + field + ": bit " + std::to_string(bit) +
          " flipped (region offset " + std::to_string(offset + bit / 8) + ")";
+}
+
+}  // namespace
+
+Result<std::string> corrupt_disk_ring(const abi::RingRegionView& rings,
+                                      const MemoryCorruptionRequest& request) {
+  const uint32_t capacity = rings.header.capacity;
+  if (rings.base == nullptr || capacity == 0)
+    return Error{EINVAL, "corrupt-ring: the ring region is not laid out"};
+  if (!request.ring.empty() && request.ring != "request" && request.ring != "completion")
+    return bad("corrupt-ring", "ring '" + request.ring +
+                                   "' is a NIC ring; a disk has 'request' and 'completion'");
+  const bool completion = request.ring != "request";
+  RingTarget t{rings.base,
+               completion ? rings.completion_indices() : rings.request_indices(),
+               reinterpret_cast<std::byte*>(completion ? rings.completion_slots()
+                                                       : rings.request_slots()),
+               capacity,
+               static_cast<uint32_t>(sizeof(abi::BlockDescriptor)),
+               completion ? "completion" : "request"};
+  return flip_in_ring(t, request);
+}
+
+Result<std::string> corrupt_net_ring(const abi::NetRingRegionView& rings,
+                                     const MemoryCorruptionRequest& request) {
+  if (rings.base == nullptr || rings.header.tx_capacity == 0)
+    return Error{EINVAL, "corrupt-ring: the net ring region is not laid out"};
+  uint32_t which = abi::kNetRingCount;
+  for (uint32_t i = 0; i < abi::kNetRingCount; ++i)
+    if (request.ring == kNetRingNames[i]) which = i;
+  if (request.ring.empty()) {
+    which = static_cast<uint32_t>(mix(request.seed ^ 0x5a5a) % abi::kNetRingCount);
+  } else if (which == abi::kNetRingCount) {
+    return bad("corrupt-ring", "ring '" + request.ring +
+                                   "' is a disk ring; a NIC has 'tx-request', 'tx-done', "
+                                   "'rx-free' and 'rx-done'");
+  }
+  const auto ring = static_cast<abi::NetRing>(which);
+  static_assert(kNetDescriptorBits == 128);
+  RingTarget t{rings.base,
+               rings.indices(ring),
+               reinterpret_cast<std::byte*>(rings.slots(ring)),
+               rings.capacity(ring),
+               static_cast<uint32_t>(sizeof(abi::NetDescriptor)),
+               kNetRingNames[which]};
+  return flip_in_ring(t, request);
 }
 
 Result<std::string> corrupt_checkpoint(abi::CheckpointRegion& checkpoint,

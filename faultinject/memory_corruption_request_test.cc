@@ -25,14 +25,14 @@ TEST(MemoryCorruptionRequest, ParsesWithDefaults) {
   auto r = parse_memory_corruption_request("corrupt-ring", {});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->target, Target::kRing);
-  EXPECT_TRUE(r->completion_ring);
+  EXPECT_EQ(r->ring, "");  // the device's default
   EXPECT_FALSE(r->descriptor);
   EXPECT_FALSE(r->bit.has_value());
   r = parse_memory_corruption_request(
       "corrupt-ring",
       {{"ring", "request"}, {"field", "descriptor"}, {"bit", "200"}, {"seed", "9"}});
   ASSERT_TRUE(r.ok()) << r.error().describe();
-  EXPECT_FALSE(r->completion_ring);
+  EXPECT_EQ(r->ring, "request");
   EXPECT_TRUE(r->descriptor);
   EXPECT_EQ(*r->bit, 200u);
   EXPECT_EQ(r->seed, 9u);
@@ -112,6 +112,84 @@ TEST(MemoryCorruptionRequest, DescriptorFlipHitsTheSlotWrittenLastInOneBit) {
   // The same seed picks the same bit: flipping again restores the ring.
   ASSERT_TRUE(corrupt_disk_ring(rings.view, r).ok());
   EXPECT_EQ(rings.memory, before);
+}
+
+TEST(MemoryCorruptionRequest, RingNamesBelongToTheirDevice) {
+  Rings disk(8);
+  auto nic_name = parse_memory_corruption_request("corrupt-ring", {{"ring", "tx-done"}});
+  ASSERT_TRUE(nic_name.ok()) << nic_name.error().describe();
+  auto refused = corrupt_disk_ring(disk.view, *nic_name);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("'tx-done' is a NIC ring"), std::string::npos)
+      << refused.error().message;
+}
+
+struct NetRings {
+  NetRings() {
+    abi::NetRingRegionHeader h = abi::net_ring_region_layout(8, 16);
+    memory.assign(h.region_size, std::byte{0});
+    std::memcpy(memory.data(), &h, sizeof h);
+    view = abi::NetRingRegionView{memory.data(), h};
+  }
+  std::vector<std::byte> memory;
+  abi::NetRingRegionView view{};
+};
+
+TEST(MemoryCorruptionRequest, NicRingIndexFlipIsAnImpossibleTail) {
+  NetRings rings;
+  abi::RingIndices* rx = rings.view.indices(abi::NetRing::kRxDone);
+  rx->producer.tail = 4;
+  auto consumer = rings.view.consumer(abi::NetRing::kRxDone, 2);
+  bool corrupt = false;
+  EXPECT_EQ(consumer.available(&corrupt), 2u);
+  auto r = parse_memory_corruption_request("corrupt-ring", {{"ring", "rx-done"}, {"bit", "9"}});
+  ASSERT_TRUE(r.ok());
+  auto done = corrupt_net_ring(rings.view, *r);
+  ASSERT_TRUE(done.ok()) << done.error().describe();
+  EXPECT_NE(done->find("rx-done ring producer tail: bit 9"), std::string::npos) << *done;
+  EXPECT_EQ(rx->producer.tail, 4u | (1u << 9));
+  EXPECT_EQ(consumer.available(&corrupt), 0u);
+  EXPECT_TRUE(corrupt);  // what the shim turns into a protocol violation
+  for (auto other : {abi::NetRing::kTxRequest, abi::NetRing::kTxDone, abi::NetRing::kRxFree})
+    EXPECT_EQ(rings.view.indices(other)->producer.tail, 0u);
+}
+
+TEST(MemoryCorruptionRequest, NicDescriptorFlipStaysInTheSlotWrittenLast) {
+  NetRings rings;
+  rings.view.indices(abi::NetRing::kTxRequest)->producer.tail = 11;  // slot 2 of 8
+  const std::vector<std::byte> before = rings.memory;
+  auto r = parse_memory_corruption_request(
+               "corrupt-ring", {{"ring", "tx-request"}, {"field", "descriptor"}, {"seed", "3"}})
+               .value();
+  auto done = corrupt_net_ring(rings.view, r);
+  ASSERT_TRUE(done.ok()) << done.error().describe();
+  EXPECT_NE(done->find("tx-request ring descriptor in slot 2"), std::string::npos) << *done;
+  const size_t slot = reinterpret_cast<std::byte*>(&rings.view.slots(abi::NetRing::kTxRequest)[2]) -
+                      rings.memory.data();
+  int changed = 0;
+  for (size_t i = 0; i < before.size(); ++i) {
+    auto x = std::to_integer<uint8_t>(before[i] ^ rings.memory[i]);
+    if (x == 0) continue;
+    changed += __builtin_popcount(x);
+    EXPECT_GE(i, slot);
+    EXPECT_LT(i, slot + sizeof(abi::NetDescriptor));
+  }
+  EXPECT_EQ(changed, 1);
+  // A NetDescriptor has 128 bits; a disk ring name is refused.
+  auto wide = parse_memory_corruption_request(
+      "corrupt-ring", {{"ring", "tx-done"}, {"field", "descriptor"}, {"bit", "200"}});
+  ASSERT_TRUE(wide.ok());
+  EXPECT_FALSE(corrupt_net_ring(rings.view, *wide).ok());
+  auto disk_name = parse_memory_corruption_request("corrupt-ring", {{"ring", "completion"}});
+  auto refused = corrupt_net_ring(rings.view, *disk_name);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("is a disk ring"), std::string::npos);
+  // Without ring= the seed picks the ring: the same seed, the same ring.
+  auto seeded = parse_memory_corruption_request("corrupt-ring", {{"seed", "77"}}).value();
+  auto a = corrupt_net_ring(rings.view, seeded);
+  auto b = corrupt_net_ring(rings.view, seeded);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
 }
 
 void commit(abi::CheckpointSlot& s, uint64_t epoch, uint8_t fill) {

@@ -10,7 +10,7 @@ namespace uldd::supervisor {
 Result<std::string> NicDevice::corrupt_shared_memory(
     const faultinject::MemoryCorruptionRequest& request) {
   if (request.target == faultinject::MemoryCorruptionRequest::Target::kRing)
-    return Error{ENOTSUP, cfg_.name + ": corrupt-ring covers the disk ring region only so far"};
+    return faultinject::corrupt_net_ring(res_.ring_view, request);
   return faultinject::corrupt_checkpoint(*res_.checkpoint.as<abi::CheckpointRegion>(), request);
 }
 
