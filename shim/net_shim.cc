@@ -112,6 +112,7 @@ bool NetShim::harvest_tx_done() {
 
 bool NetShim::harvest_rx_done() {
   uint32_t n = port_->reap_rx_done(reap_batch_);
+  rx_returned_ += n;
   for (uint32_t i = 0; i < n; ++i) {
     const NetDescriptor d = reap_batch_[i];
     if (d.buffer_id >= pool_.size() || pool_.owner(d.buffer_id) != BufferOwner::kRxPosted) {
@@ -333,6 +334,7 @@ uint32_t NetShim::prepare_restart(TxResendMode mode) {
   }
   stats_.restarts.fetch_add(1, std::memory_order_relaxed);
   stats_.first_completion_after_restart_ns.store(0, std::memory_order_relaxed);
+  rx_filled_since_.reset();  // the RX watch starts over with the successor
   awaiting_first_completion_ = true;
   fault_reported_ = false;
   publish_gauges();

@@ -49,6 +49,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,6 +91,14 @@ struct NetShimOptions {
   // Called once, on the shim's thread, when the watch fires (re-armed by
   // restart()). Empty: on_driver_fault is called instead.
   std::function<void(const std::string& reason)> on_tx_timeout;
+  // The RX watch, with the same timeout: the device's RX descriptor head
+  // (e1000 RDH, §13.4.30) as the supervisor reads it, trusted, from the
+  // device. When it moved — the device filled RX buffers — and the driver
+  // returned no RX buffer for tx_timeout since, the driver is stuck on its
+  // RX path although it beats (a campaign's inverted branch in
+  // E1000RxRing::harvest stalled the echo for good). Reported through
+  // on_tx_timeout like the TX watch. Empty: no RX watch (kernel devices).
+  std::function<uint32_t()> rx_device_head;
 };
 
 // Counters, readable from any thread while the shim runs. "tx" is host ->
@@ -110,7 +119,7 @@ struct NetShimStats {
   std::atomic<uint64_t> tx_dropped_on_restart{0};    // TX frames dropped by TxResendMode::kDrop
   std::atomic<uint64_t> rx_reclaimed_on_restart{0};  // RX buffers taken back from a dead driver
   std::atomic<uint64_t> resent_for_adoption{0};      // TX + RX buffers resent to a warm successor
-  std::atomic<uint64_t> tx_timeouts{0};              // times the TX watch fired
+  std::atomic<uint64_t> tx_timeouts{0};              // times the TX or RX watch fired
   // steady_clock ns of the first buffer a driver returned after the latest
   // restart(); 0 until then (downtime = this - time of death).
   std::atomic<int64_t> first_completion_after_restart_ns{0};
@@ -165,8 +174,12 @@ class NetShim {
   bool issue_rx_adopt();
   uint32_t prepare_restart(TxResendMode mode);
   void run_commands();
-  // The TX watch (net_shim_tx_watch.cc), at most every tenth of the timeout.
+  // The TX and RX watches (net_shim_tx_watch.cc), at most every tenth of the timeout.
   void check_tx_timeout();
+  // Part of it: the RX watch; returns the reason when it fires, else "".
+  std::string check_rx_stall(std::chrono::steady_clock::time_point now,
+                             std::chrono::milliseconds timeout);
+  void report_stuck(const std::string& reason);
   Status post_command(std::function<void()> command);
 
   const NetShimOptions options_;
@@ -179,6 +192,13 @@ class NetShim {
   std::atomic<int64_t> tx_timeout_ms_{0};
   std::chrono::steady_clock::time_point next_tx_check_{};
   uint64_t next_tx_seq_ = 0;
+  // RX watch: the device head last read, since when the device has filled
+  // buffers the driver has not returned (none: nothing pending), and the
+  // count of RX buffers the driver had returned then.
+  uint32_t rx_head_seen_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> rx_filled_since_;
+  uint64_t rx_returned_at_fill_ = 0;
+  uint64_t rx_returned_ = 0;      // RX buffers the driver returned, any status
   std::vector<uint64_t> rx_seq_;  // per buffer: when it was posted for RX
   uint64_t next_rx_seq_ = 0;
   std::deque<uint16_t> tx_resend_;  // frames for the successor, before the TAP's

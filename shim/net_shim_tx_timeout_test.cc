@@ -1,12 +1,16 @@
 // The NetShim's TX watch (policy request_timeout on a NIC): a TX frame the
 // driver keeps past the timeout is reported once, as a stuck driver; frames
 // the driver returns in time never are; restart() re-arms the watch with a
-// fresh clock for the frames it resends; 0 switches it off.
+// fresh clock for the frames it resends; 0 switches it off. The RX watch: RX
+// buffers the device filled (its RX head moved) and the driver does not
+// return are reported once after the timeout; a driver that returns them in
+// time, or a wire with no traffic (the head still), never is.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -44,6 +48,7 @@ class NetShimTxWatchTest : public ::testing::Test {
     o.tx_timeout = timeout;
     o.on_driver_fault = [this](const std::string& r) { record("fault: " + r); };
     o.on_tx_timeout = [this](const std::string& r) { record("timeout: " + r); };
+    if (rx_watch_) o.rx_device_head = [this] { return rx_head_.load(); };
     shim_ = std::make_unique<NetShim>(o, std::move(port));
     ASSERT_TRUE(shim_->start().ok());
   }
@@ -85,6 +90,8 @@ class NetShimTxWatchTest : public ::testing::Test {
   std::unique_ptr<NetShim> shim_;
   std::mutex mu_;
   std::vector<std::string> reports_;
+  bool rx_watch_ = false;
+  std::atomic<uint32_t> rx_head_{0};  // the device's RX head, as the test moves it
 };
 
 TEST_F(NetShimTxWatchTest, AFrameKeptPastTheTimeoutIsReportedOnce) {
@@ -114,7 +121,7 @@ TEST_F(NetShimTxWatchTest, FramesReturnedInTimeAreNeverReported) {
     port_->complete_tx(d[0]);
   }
   std::this_thread::sleep_for(300ms);
-  EXPECT_TRUE(reports().empty()) << reports()[0];
+  EXPECT_TRUE(reports().empty()) << ::testing::PrintToString(reports());
   EXPECT_EQ(shim_->stats().tx_frames.load(), 20u);
 }
 
@@ -143,6 +150,42 @@ TEST_F(NetShimTxWatchTest, ZeroSwitchesTheWatchOffAndSetTxTimeoutOn) {
   EXPECT_TRUE(reports().empty());
   shim_->set_tx_timeout(100ms);  // a reloaded policy
   EXPECT_TRUE(wait_reports(1, 3s));
+}
+
+TEST_F(NetShimTxWatchTest, RxBuffersTheDeviceFilledAndTheDriverKeepsAreReportedOnce) {
+  rx_watch_ = true;
+  start(150ms);
+  std::this_thread::sleep_for(300ms);  // no traffic: the head stays, nothing is reported
+  EXPECT_TRUE(reports().empty());
+  auto t0 = std::chrono::steady_clock::now();
+  rx_head_ = 3;  // the device filled three buffers; the driver returns none
+  ASSERT_TRUE(wait_reports(1, 3s));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 150ms);
+  std::string r = reports()[0];
+  EXPECT_EQ(r.rfind("timeout: the device filled RX buffers", 0), 0u) << r;
+  EXPECT_NE(r.find("RX head now 3"), std::string::npos) << r;
+  EXPECT_NE(r.find("driver stuck on its RX path"), std::string::npos) << r;
+  rx_head_ = 7;
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(reports().size(), 1u) << "reported once until restart()";
+}
+
+TEST_F(NetShimTxWatchTest, RxBuffersReturnedInTimeAreNeverReported) {
+  rx_watch_ = true;
+  start(150ms);
+  for (int i = 0; i < 60 && port_->rx_free().empty(); ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_FALSE(port_->rx_free().empty());
+  for (uint32_t k = 1; k <= 8; ++k) {  // a frame every ~75 ms, returned ~20 ms after it lands
+    rx_head_ = k;
+    std::this_thread::sleep_for(20ms);
+    abi::NetDescriptor d = port_->take_rx_free();
+    d.len = 64;
+    d.status = 0;
+    port_->complete_rx(d);
+    std::this_thread::sleep_for(55ms);
+  }
+  std::this_thread::sleep_for(300ms);  // then the wire goes quiet
+  EXPECT_TRUE(reports().empty()) << ::testing::PrintToString(reports());
 }
 
 }  // namespace

@@ -101,6 +101,10 @@ Result<std::unique_ptr<NicDevice>> NicDevice::start(const NicDeviceConfig& cfg,
   so.on_tx_timeout = [raw](const std::string& reason) {
     if (raw->engine_) raw->engine_->report_stuck_request(reason);
   };
+  // The RX watch reads the model's RDH from the BAR the supervisor maps (a
+  // kernel device's BAR is only the driver's: no RX watch there).
+  if (cfg.mode == DriverMode::kIsolated && !dev->kernel_)
+    so.rx_device_head = [raw] { return uio::load_register(raw->res_.bar.data(), e1000::kRegRdh); };
   std::unique_ptr<shim::NetDriverPort> port;
   if (cfg.mode == DriverMode::kIsolated) {
     port = std::make_unique<shim::RingNetDriverPort>(dev->res_.ring_view, dev->res_.driver_wake,

@@ -251,6 +251,11 @@ int run_campaign(const RunOptions& o) {
       report.aborted = "the supervisor died (" + env.supervisor_end() + ")";
       break;
     }
+    // A device that serves while its workload stalled: the fault stays
+    // escalated; the runner restarts the device as an operator would and
+    // goes on (a campaign runs unattended), unless that does not help.
+    if (observer.io_stuck() && report.faults.back().observed.device_serving_at_end)
+      observer.operator_restart(report.faults.back(), probe_for(f.device));
     if (observer.io_stuck()) {
       report.aborted = "I/O stalled after fault #" +
                        std::to_string(report.faults.back().fault.index) +

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <thread>
 
 namespace uldd::campaign {
 namespace {
@@ -14,8 +15,9 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kPoll{20};
-constexpr milliseconds kHungDeviceGrace{30'000};  // after settle, for a device not serving
-constexpr milliseconds kProgressWindow{1'000};    // no workload progress this long = stalled
+constexpr milliseconds kHungDeviceGrace{30'000};      // after settle, for a device not serving
+constexpr milliseconds kProgressWindow{1'000};        // no workload progress this long = stalled
+constexpr milliseconds kOperatorRestartWait{30'000};  // for the workload after operator_restart
 
 uint64_t realtime_now_us() {
   timespec ts{};
@@ -41,6 +43,9 @@ void FaultObserver::take_late(const ctl::BusEvent& e, std::vector<FaultRecord>& 
   if (is_failed(e)) failed_.insert(e.device);
   if (e.kind != ctl::BusEvent::Kind::kRecovered) return;
   known_pid_[e.device] = e.new_pid;
+  // The runner's own restart after a stall (operator_restart): no fault's
+  // recovery, and it must not make the stalled fault look recovered.
+  if (e.cause == "operator") return;
   bool extra = false;
   FaultRecord* owner = owner_of_recovery(earlier, e.device, e.old_pid, &extra);
   if (owner == nullptr && !earlier.empty() && earlier.back().fault.device == e.device) {
@@ -200,6 +205,30 @@ void FaultObserver::observe(FaultRecord& rec, std::vector<FaultRecord>& earlier,
     }
   }
   if (o.recovered || preempted) read_back(rec, w);
+}
+
+bool FaultObserver::operator_restart(FaultRecord& rec, const WorkloadProbe& w) {
+  const std::string& dev = rec.fault.device;
+  const uint64_t before = w.progress ? w.progress() : 0;
+  auto restarted = client_.restart(dev);
+  if (!restarted) {
+    rec.error += "; the runner's restart of " + dev + " was refused: " + restarted.error().message;
+    return false;
+  }
+  const auto deadline = Clock::now() + kOperatorRestartWait;
+  while (Clock::now() < deadline && supervisor_running_()) {
+    std::this_thread::sleep_for(kPoll);
+    auto snap = client_.device(dev);
+    if (!snap || snap->state != "serving" || (w.progress && w.progress() <= before)) continue;
+    known_pid_[dev] = static_cast<uint32_t>(snap->driver_pid);
+    io_stuck_ = false;
+    rec.error += "; the runner restarted " + dev + " as an operator would (ulddctl restart " + dev +
+                 ") and the workload resumed";
+    read_back(rec, w);
+    return true;
+  }
+  rec.error += "; the runner's restart of " + dev + " did not bring the workload back in 30 s";
+  return false;
 }
 
 }  // namespace uldd::campaign

@@ -80,6 +80,12 @@ class FaultObserver {
   bool supervisor_lost() const { return supervisor_lost_; }
   void set_supervisor_lost() { supervisor_lost_ = true; }
   bool io_stuck() const { return io_stuck_; }
+  // After a fault left the device serving but the workload stalled (the
+  // fault stays escalated: no recovery without an operator): restarts the
+  // device through the bus as an operator would and waits (30 s) until the
+  // workload moves again, then reads it back. True: the campaign can go on
+  // (io_stuck() is false again); `rec.error` says what was done.
+  bool operator_restart(FaultRecord& rec, const WorkloadProbe& w);
   bool read_back_stuck() const { return read_back_stuck_; }
   const DataCounts& seen() const { return seen_; }  // found by read-backs so far
   uint64_t latent() const { return latent_; }

@@ -35,6 +35,12 @@ Lane lane_of(const FaultRecord& f) {
   }
 }
 
+struct Series {
+  std::string title;
+  const std::vector<uint32_t>* per_100ms;
+};
+constexpr const char* kSeriesColours[] = {"#3060c0", "#17becf", "#8c564b", "#bcbd22"};
+
 // Recoveries are marked above the curve only while they stay readable;
 // the bad outcomes always are.
 constexpr size_t kMaxRecoveryMarkers = 200;
@@ -45,16 +51,32 @@ Status write_report_plots(const CampaignReport& r, const fs::path& dir) {
   const char* gnuplot = "/usr/bin/gnuplot";
   if (::access(gnuplot, X_OK) != 0)
     return plain_error("no /usr/bin/gnuplot (gnuplot-nox): no plots");
-  const auto& w = r.workload.writes_per_100ms;
+  // One curve per workload: the disk writer's acknowledged writes and each
+  // NIC's verified echoes, per second, on one time axis.
+  std::vector<Series> series;
+  if (!r.workload.writes_per_100ms.empty() || r.nic_workloads.empty())
+    series.push_back({"acknowledged writes/s (verified writer)", &r.workload.writes_per_100ms});
+  for (const EchoSummary& e : r.nic_workloads)
+    series.push_back({"echoes/s (" + e.device + ")", &e.echoes_per_100ms});
   uint32_t peak = 1;
-  for (uint32_t v : w) peak = std::max(peak, v * 10);
+  size_t samples = 0;
+  for (const Series& c : series) {
+    for (uint32_t v : *c.per_100ms) peak = std::max(peak, v * 10);
+    samples = std::max(samples, c.per_100ms->size());
+  }
   size_t recoveries = 0;
   for (const FaultRecord& f : r.faults) recoveries += f.observed.recovered ? 1 : 0;
   bool mark_recoveries = recoveries <= kMaxRecoveryMarkers;
-  double end_s = static_cast<double>(w.size()) / 10.0;
+  double end_s = static_cast<double>(samples) / 10.0;
   {
+    // time, then one column per series (a series that ended early: 0)
     std::ofstream tp(dir / "plot-throughput.dat");
-    for (size_t i = 0; i < w.size(); ++i) tp << (i * 100) / 1000.0 << " " << w[i] * 10 << "\n";
+    for (size_t i = 0; i < samples; ++i) {
+      tp << (i * 100) / 1000.0;
+      for (const Series& c : series)
+        tp << " " << (i < c.per_100ms->size() ? (*c.per_100ms)[i] * 10 : 0);
+      tp << "\n";
+    }
     // time, lane, colour, type: one line per injected fault (the rug)
     std::ofstream faults(dir / "plot-faults.dat");
     // time, colour: the faults marked above the curve
@@ -87,17 +109,19 @@ Status write_report_plots(const CampaignReport& r, const fs::path& dir) {
      << "]\n"
         "set origin 0,0.3\nset size 1,0.7\nset bmargin 1\n"
         "set title \"campaign "
-     << r.campaign.name << " seed " << r.seed << ": acknowledged writes/s\\n"
+     << r.campaign.name << " seed " << r.seed << ": operations completed per second\\n"
      << (mark_recoveries ? "marks: recoveries (green warm, orange cold, purple latent); "
                          : "marks: ")
      << "red: escalated, data corrupted, supervisor lost\" noenhanced\n"
-        "set ylabel 'writes/s'\nset grid\nset key off\nset format x ''\n"
-        "set yrange [0:"
-     << peak * 1.15 << "]\n"
-     << "plot 'plot-throughput.dat' using 1:2 with steps lc rgb '#3060c0', \\\n"
-        "     'plot-marks.dat' using 1:("
-     << peak * 1.07
-     << "):2 with points pt 11 ps 0.7 lc rgb variable\n"
+        "set ylabel 'per second'\nset grid\nset key top left horizontal noenhanced\n"
+        "set format x ''\nset yrange [0:"
+     << peak * 1.25 << "]\nplot ";
+  for (size_t i = 0; i < series.size(); ++i)
+    gp << "'plot-throughput.dat' using 1:" << i + 2 << " with steps lc rgb '"
+       << kSeriesColours[i % std::size(kSeriesColours)] << "' title '" << series[i].title
+       << "', \\\n     ";
+  gp << "'plot-marks.dat' using 1:(" << peak * 1.1
+     << "):2 with points pt 11 ps 0.7 lc rgb variable notitle\n"
         "set origin 0,0\nset size 1,0.3\nset tmargin 0\nset bmargin 3\nunset title\n"
         "set format x '%g'\nset xlabel 'time since the workload started (s)'\n"
         "set ylabel ''\nset yrange [-0.1:4]\nunset grid\n"
