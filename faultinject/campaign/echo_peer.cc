@@ -5,8 +5,12 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <string>
+
+#include "faultinject/campaign/echo_tracker.h"
 
 namespace uldd::campaign {
 
@@ -38,6 +42,28 @@ void EchoPeer::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void EchoPeer::note_received(const uint8_t* d, size_t n) {
+  if (n < kEchoHeader) return;
+  uint32_t magic;
+  uint64_t seq, stream;
+  std::memcpy(&magic, d, sizeof magic);
+  std::memcpy(&seq, d + 8, sizeof seq);
+  std::memcpy(&stream, d + 24, sizeof stream);
+  if (magic != kEchoMagic || seq == 0 || seq > kMaxSeqTracked) return;
+  std::lock_guard lock(seen_mutex_);
+  if (stream != stream_) {  // a new sender (the workload after its probe): start over
+    stream_ = stream;
+    seen_.clear();
+  }
+  if (seen_.size() <= seq) seen_.resize(std::max<size_t>(seq + 1, seen_.size() * 2), 0);
+  if (seen_[seq] < 2) ++seen_[seq];
+}
+
+bool EchoPeer::received_twice(uint64_t seq) const {
+  std::lock_guard lock(seen_mutex_);
+  return seq < seen_.size() && seen_[seq] >= 2;
+}
+
 void EchoPeer::run() {
   uint8_t buf[2048];
   uint64_t received = 0, echoed = 0;
@@ -51,6 +77,7 @@ void EchoPeer::run() {
                              reinterpret_cast<sockaddr*>(&from), &len);
       if (n <= 0) break;
       ++received;
+      note_received(buf, static_cast<size_t>(n));
       if (fault_.drop_every != 0 && received % fault_.drop_every == 0) continue;
       if (fault_.corrupt_every != 0 && received % fault_.corrupt_every == 0 && n > 40)
         buf[n - 1] ^= 0x5a;  // a payload byte, the checksum left as it was

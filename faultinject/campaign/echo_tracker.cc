@@ -136,8 +136,13 @@ bool EchoTracker::on_echo(std::span<const uint8_t> d, uint64_t now_us, int32_t a
       outstanding_.erase(seq);
       state_[seq] = kEchoed;
       if (seq < highest_verified_) {
-        ++counts_.reordered;
-        add_problem(EchoProblem::Kind::kReordered, seq, -1, after_fault, now_us);
+        if (peer_received_twice_ && peer_received_twice_(seq)) {
+          ++counts_.duplicated;  // a reissued frame; its first echo was lost
+          add_problem(EchoProblem::Kind::kDuplicated, seq, -1, after_fault, now_us);
+        } else {
+          ++counts_.reordered;
+          add_problem(EchoProblem::Kind::kReordered, seq, -1, after_fault, now_us);
+        }
       }
       record_verified(seq, sent_us, now_us);
       return true;

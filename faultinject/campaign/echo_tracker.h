@@ -9,7 +9,11 @@
 //     counted as REORDERED;
 //   - CORRUPTED: checksum, magic, stream or payload wrong (an outstanding
 //     sequence number it names is settled by it: not lost as well);
-//   - DUPLICATED: intact, already echoed;
+//   - DUPLICATED: intact, already echoed — or intact and behind a later one
+//     while the peer received its datagram twice (set_peer_received_twice):
+//     a TX frame the NIC's shim reissued after a restart (docs/recovery.md,
+//     "never a reordering by us") whose first echo was lost; the peer saw
+//     the datagrams in order, so this is a duplicate, not a reordering;
 //   - LATE: intact, but already declared lost (then it is no longer lost);
 // and an outstanding datagram not echoed within the timeout is LOST.
 // Not thread-safe; the workload's thread owns it.
@@ -17,6 +21,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -65,6 +70,11 @@ class EchoTracker {
   void unsend(uint64_t seq);
   // One received echo. Returns true if it was a verified echo.
   bool on_echo(std::span<const uint8_t> data, uint64_t now_us, int32_t after_fault);
+  // Whether the peer received datagram `seq` more than once (EchoPeer);
+  // unset: an echo behind a later one is always REORDERED.
+  void set_peer_received_twice(std::function<bool(uint64_t seq)> f) {
+    peer_received_twice_ = std::move(f);
+  }
   // Declares every datagram outstanding longer than `timeout_us` lost.
   void expire(uint64_t now_us, uint64_t timeout_us, int32_t after_fault);
   // Sending resumes after a pause of the workload's own (a check): the
@@ -107,6 +117,7 @@ class EchoTracker {
   std::vector<uint8_t> state_;                // per sequence number
   std::map<uint64_t, uint64_t> outstanding_;  // seq -> sent_us
   uint64_t highest_verified_ = 0;
+  std::function<bool(uint64_t)> peer_received_twice_;
   EchoCounts counts_;
   std::vector<EchoProblem> problems_;
   size_t corrupted_taken_ = 0;         // problems_ index up to which take_new_corrupted looked

@@ -5,7 +5,11 @@
 #include "faultinject/campaign/echo_tracker.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "faultinject/campaign/echo_peer.h"
@@ -88,6 +92,52 @@ TEST(EchoTracker, DuplicateReorderLostAndLate) {
   EXPECT_EQ(t.counts().lost, 1u);  // d
   EXPECT_EQ(t.counts().sent, 4u);
   (void)d;
+}
+
+// A NIC restart reissues TX frames the device may have sent already; when
+// the first copy's echo was lost, the second comes back behind later ones.
+// The peer received that datagram twice: a duplicate, not a reordering.
+TEST(EchoTracker, AnEchoBehindALaterOneThePeerReceivedTwiceIsADuplicate) {
+  EchoTracker t(64, 1);
+  std::vector<uint64_t> twice;
+  t.set_peer_received_twice(
+      [&](uint64_t seq) { return std::find(twice.begin(), twice.end(), seq) != twice.end(); });
+  Sent a = send(t, 0), b = send(t, 10), c = send(t, 20);
+  EXPECT_TRUE(t.on_echo(c.bytes, 100, -1));
+  twice.push_back(a.seq);
+  EXPECT_TRUE(t.on_echo(a.bytes, 110, 3));  // reissued: verified, counted duplicated
+  EXPECT_TRUE(t.on_echo(b.bytes, 120, 3));  // the peer saw it once: reordered
+  EXPECT_EQ(t.counts().verified, 3u);
+  EXPECT_EQ(t.counts().duplicated, 1u);
+  EXPECT_EQ(t.counts().reordered, 1u);
+  ASSERT_EQ(t.problems().size(), 2u);
+  EXPECT_EQ(t.problems()[0].kind, EchoProblem::Kind::kDuplicated);
+  EXPECT_EQ(t.problems()[0].seq, a.seq);
+  EXPECT_EQ(t.problems()[1].kind, EchoProblem::Kind::kReordered);
+}
+
+TEST(EchoPeer, NotesTheDatagramsItReceivedTwice) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+  UniqueFd test_end(sv[0]);
+  EchoPeer peer(UniqueFd(sv[1]), EchoPeerFault{});
+  peer.start();
+  EchoTracker probe(64, 8);  // another stream first (the workload's probe): forgotten
+  Sent p1 = send(probe, 0);
+  ASSERT_EQ(::send(test_end.get(), p1.bytes.data(), p1.bytes.size(), 0), 64);
+  EchoTracker t(64, 9);
+  Sent a = send(t, 0), b = send(t, 10);
+  ASSERT_EQ(a.seq, p1.seq);
+  for (const Sent* s : {&a, &b, &a})
+    ASSERT_EQ(::send(test_end.get(), s->bytes.data(), s->bytes.size(), 0), 64);
+  std::vector<uint8_t> junk(64, 0xee);  // not a udp-echo datagram: not noted
+  ASSERT_EQ(::send(test_end.get(), junk.data(), junk.size(), 0), 64);
+  for (int i = 0; i < 2000 && peer.echoed() < 5; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(peer.received_twice(a.seq));
+  EXPECT_FALSE(peer.received_twice(b.seq));
+  EXPECT_FALSE(peer.received_twice(12345));
+  peer.stop();
 }
 
 TEST(EchoTracker, UnsendReusesTheNumber) {

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -42,6 +43,11 @@ class UdpEchoWorkload final : public Workload {
   // Before the clock starts: one datagram must come back within
   // `timeout` (ARP resolved, peer up); it is not counted.
   Status wait_until_echoing(std::chrono::milliseconds timeout);
+  // Before start(): how to ask the peer whether it received a datagram
+  // twice (EchoTracker::set_peer_received_twice).
+  void set_peer_received_twice(std::function<bool(uint64_t)> f) {
+    tracker_.set_peer_received_twice(std::move(f));
+  }
 
   const std::string& name() const override { return name_; }
   const std::string& device() const override { return device_; }
