@@ -146,9 +146,13 @@ void NvmeDriver::submit_now(const abi::BlockDescriptor& d) {
     e.cdw12 = d.len / abi::kSectorSize - 1;        // NLB, 0's based (§6.9, §6.15)
   }
   // Fail-stop on a command that is not what the request asked for
-  // (nvme_command_check.h): nothing of this batch is rung; the loop stops.
-  std::string bad =
-      check_io_command(e, d, cid, kNamespaceId, dev_.dma(), layout_.prp_list_offset(qi, cid));
+  // (nvme_command_check.h), checked where the controller will read it: the
+  // SQ slot after the copy (a campaign's skipped 16-byte store in that copy
+  // left a quarter of the entry zero). Nothing of this batch is rung then;
+  // the loop stops.
+  nvme::SubmissionEntry& queued = q.push(e);
+  std::string bad = check_io_command(queued, d, cid, kNamespaceId, dev_.dma(),
+                                     layout_.prp_list_offset(qi, cid));
   if (!bad.empty()) {
     if (command_error_.ok())
       command_error_ = plain_error(fmt::format(
@@ -160,8 +164,7 @@ void NvmeDriver::submit_now(const abi::BlockDescriptor& d) {
   // Fault point: a data page just past the end of the DMA region (after the
   // check: it stands for a device-side address error, not a driver slip).
   if (e.opcode != nvme::io::kFlush && faults_.fire(abi::FaultPoint::kWrongIova))
-    e.prp1 = dev_.dma().device_address(dev_.dma().size() - 4096) + 4096;
-  q.push(e);
+    queued.prp1 = dev_.dma().device_address(dev_.dma().size() - 4096) + 4096;
   ++stats_.submitted;
 }
 

@@ -51,10 +51,12 @@ uint16_t NvmeIoQueue::allocate_cid(const abi::BlockDescriptor& d) {
   return cid;
 }
 
-void NvmeIoQueue::push(const nvme::SubmissionEntry& sqe) {
-  std::memcpy(&sq_[sq_tail_], &sqe, sizeof sqe);
+nvme::SubmissionEntry& NvmeIoQueue::push(const nvme::SubmissionEntry& sqe) {
+  nvme::SubmissionEntry& slot = sq_[sq_tail_];
+  std::memcpy(&slot, &sqe, sizeof sqe);
   sq_tail_ = (sq_tail_ + 1) % g_.depth;
   sq_dirty_ = true;
+  return slot;
 }
 
 bool NvmeIoQueue::ring_sq_doorbell() {

@@ -52,8 +52,9 @@ class NvmeIoQueue {
   // Takes a free cid for `d`; the caller builds the SQE (PRP list of this
   // cid) and hands it to push(). Requires free_capacity() > 0.
   uint16_t allocate_cid(const abi::BlockDescriptor& d);
-  // Copies `sqe` into the SQ at the tail (the doorbell waits for ring()).
-  void push(const nvme::SubmissionEntry& sqe);
+  // Copies `sqe` into the SQ at the tail (the doorbell waits for ring());
+  // returns the slot, as the controller will read it.
+  nvme::SubmissionEntry& push(const nvme::SubmissionEntry& sqe);
 
   // Writes the SQ tail doorbell if commands were pushed since the last call;
   // returns whether it did.

@@ -38,7 +38,33 @@ struct DiskWorkload {
   std::string name;            // "" = none, "verified-writer"
   uint32_t blocks = 2048;      // blocks written and verified, from offset 0
   uint32_t block_size = 4096;  // bytes, multiple of 4096, <= 1 MiB
+  // Beside the writer, on the same disk, each in a region of its own after
+  // the writer's blocks (disk_regions): repeated fio write+verify runs
+  // (fio_verify_workload.h) and ext4 over a loop device (ext4_fsck_workload.h).
+  bool fio_verify = false;
+  bool ext4_fsck = false;
 };
+
+// Where the disk workloads live on the disk: the writer from 0, then (each
+// only if enabled, 1 MiB aligned) fio's region and ext4's region.
+inline constexpr uint64_t kFioRegionBytes = 8ull << 20;
+inline constexpr uint64_t kExt4RegionBytes = 32ull << 20;
+struct DiskRegions {
+  uint64_t fio_offset = 0;   // meaningful if fio_verify
+  uint64_t ext4_offset = 0;  // meaningful if ext4_fsck
+  uint64_t end = 0;          // bytes the disk must hold at least
+};
+inline DiskRegions disk_regions(const DiskWorkload& w) {
+  constexpr uint64_t kMiB = 1ull << 20;
+  DiskRegions r;
+  uint64_t at = (uint64_t{w.blocks} * w.block_size + kMiB - 1) / kMiB * kMiB;
+  r.fio_offset = at;
+  if (w.fio_verify) at += kFioRegionBytes;
+  r.ext4_offset = at;
+  if (w.ext4_fsck) at += kExt4RegionBytes;
+  r.end = w.fio_verify || w.ext4_fsck ? at : uint64_t{w.blocks} * w.block_size;
+  return r;
+}
 
 // The NIC workload (udp_echo_workload.h), run on every [[device]] of kind
 // "nic": datagrams through the NIC to an echo peer on the device's wire.
@@ -48,6 +74,9 @@ struct NicWorkload {
   uint32_t rate = 2000;        // datagrams sent per second at most, 1..100000
   uint32_t window = 32;        // datagrams outstanding at most, 1..4096
   uint32_t timeout_ms = 1000;  // not echoed within this: lost (10..60000)
+  // Beside the echo, on every NIC: repeated iperf3 TCP runs host -> wire
+  // (iperf3_workload.h).
+  bool iperf3 = false;
 };
 
 inline constexpr uint64_t kNoLimit = UINT64_MAX;  // an invariant not checked ("any")
@@ -66,6 +95,8 @@ struct Invariants {
   // crash is reissued: docs/recovery.md): no limit unless set.
   uint64_t duplicated_datagrams = kNoLimit;  // at most this many echoes seen twice
   uint64_t reordered_datagrams = 0;          // at most this many echoes behind a later one
+  // iperf3: a TCP stream must survive a recovery (a stall, not a break).
+  uint64_t broken_streams = 0;  // at most this many iperf3 runs that failed
 };
 
 struct Campaign {

@@ -24,13 +24,13 @@ constexpr std::array<std::string_view, 8> kCampaignKeys = {
 constexpr std::array<std::string_view, 5> kDeviceKeys = {"name", "kind", "driver", "policy",
                                                          "size"};
 constexpr std::array<std::string_view, 4> kFaultKeys = {"type", "weight", "params", "devices"};
-constexpr std::array<std::string_view, 8> kWorkloadKeys = {
-    "disk",      "blocks",    "block_size",  "nic",
-    "echo_size", "echo_rate", "echo_window", "echo_timeout_ms"};
-constexpr std::array<std::string_view, 9> kInvariantKeys = {
+constexpr std::array<std::string_view, 11> kWorkloadKeys = {
+    "disk",        "blocks",          "block_size", "nic",       "echo_size", "echo_rate",
+    "echo_window", "echo_timeout_ms", "fio_verify", "ext4_fsck", "iperf3"};
+constexpr std::array<std::string_view, 10> kInvariantKeys = {
     "lost_writes",           "corrupted",      "io_errors",           "supervisor_survives",
     "min_recovered_percent", "lost_datagrams", "corrupted_datagrams", "duplicated_datagrams",
-    "reordered_datagrams"};
+    "reordered_datagrams",   "broken_streams"};
 
 bool is_name(std::string_view s, size_t max) {
   return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [](char ch) {
@@ -163,6 +163,16 @@ Status parse_workload(const TomlTableReader& r, const Campaign& c, DiskWorkload&
   ULDD_TRY(r.read_uint("echo_rate", 1, 100'000, nic.rate));
   ULDD_TRY(r.read_uint("echo_window", 1, 4096, nic.window));
   ULDD_TRY(r.read_uint("echo_timeout_ms", 10, 60'000, nic.timeout_ms));
+  ULDD_TRY(r.read_bool("fio_verify", w.fio_verify));
+  ULDD_TRY(r.read_bool("ext4_fsck", w.ext4_fsck));
+  ULDD_TRY(r.read_bool("iperf3", nic.iperf3));
+  for (const char* key : {"fio_verify", "ext4_fsck"})
+    if (r.has(key) && w.name.empty())
+      return r.error(key, std::string("'") + key +
+                              "' runs beside the disk's verified writer: it needs disk = "
+                              "\"verified-writer\"");
+  if (r.has("iperf3") && nic.name.empty())
+    return r.error("iperf3", "'iperf3' runs beside the udp-echo: it needs nic = \"udp-echo\"");
   if (!nic.name.empty() && std::none_of(c.devices.begin(), c.devices.end(),
                                         [](const auto& d) { return d.kind == "nic"; }))
     return r.error("nic", "a NIC workload needs a [[device]] of kind \"nic\"");
@@ -176,6 +186,12 @@ Status parse_workload(const TomlTableReader& r, const Campaign& c, DiskWorkload&
       return r.error("blocks", "blocks x block_size = " + std::to_string(need) +
                                    " bytes is more than " + disk->name + "'s size (" +
                                    std::to_string(disk->size_bytes) + ")");
+    uint64_t end = disk_regions(w).end;
+    if (end > disk->size_bytes)
+      return r.error(w.ext4_fsck ? "ext4_fsck" : "fio_verify",
+                     "the writer's blocks, fio's 8 MiB and ext4's 32 MiB region need " +
+                         std::to_string(end) + " bytes, more than " + disk->name + "'s size (" +
+                         std::to_string(disk->size_bytes) + ")");
   }
   return {};
 }
@@ -191,6 +207,7 @@ Status parse_invariants(const TomlTableReader& r, Invariants& inv) {
   ULDD_TRY(r.read_uint64("corrupted_datagrams", 0, UINT32_MAX, inv.corrupted_datagrams, false));
   ULDD_TRY(r.read_uint64("duplicated_datagrams", 0, UINT32_MAX, inv.duplicated_datagrams, false));
   ULDD_TRY(r.read_uint64("reordered_datagrams", 0, UINT32_MAX, inv.reordered_datagrams, false));
+  ULDD_TRY(r.read_uint64("broken_streams", 0, UINT32_MAX, inv.broken_streams, false));
   return {};
 }
 

@@ -113,6 +113,35 @@ TEST(CampaignParser, NicDefaultsAreStrict) {
   EXPECT_EQ(c->invariants.duplicated_datagrams, kNoLimit);  // within the promise
 }
 
+TEST(CampaignParser, ReadsSideWorkloadsAndTheirRegions) {
+  auto c = parse_campaign(
+      "[campaign]\nname = \"d\"\nfaults = 2\n[[device]]\nname = \"disk0\"\nsize = "
+      "\"48MiB\"\n[[device]]\nname = \"nic0\"\nkind = \"nic\"\n[[fault]]\ntype = "
+      "\"sigkill\"\n[workload]\ndisk = \"verified-writer\"\nblocks = 2000\nfio_verify = "
+      "true\next4_fsck = true\nnic = \"udp-echo\"\niperf3 = true\n[invariants]\nbroken_streams = "
+      "2\n",
+      "d.toml");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_TRUE(c->disk_workload.fio_verify);
+  EXPECT_TRUE(c->disk_workload.ext4_fsck);
+  EXPECT_TRUE(c->nic_workload.iperf3);
+  EXPECT_EQ(c->invariants.broken_streams, 2u);
+  // 2000 x 4 KiB = 7.8 MiB: fio's region from 8 MiB, ext4's from 16 MiB, 48 MiB in all.
+  DiskRegions r = disk_regions(c->disk_workload);
+  EXPECT_EQ(r.fio_offset, 8u << 20);
+  EXPECT_EQ(r.ext4_offset, 16u << 20);
+  EXPECT_EQ(r.end, 48u << 20);
+  DiskWorkload only_ext4{"verified-writer", 256, 4096, false, true};
+  EXPECT_EQ(disk_regions(only_ext4).ext4_offset, 1u << 20);
+  EXPECT_EQ(disk_regions(only_ext4).end, 33u << 20);
+  // Off by default; no limit unless set is not the default for streams.
+  auto d = parse_campaign(kGood, "g.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->disk_workload.fio_verify || d->disk_workload.ext4_fsck || d->nic_workload.iperf3);
+  EXPECT_EQ(d->invariants.broken_streams, 0u);
+  EXPECT_EQ(disk_regions(d->disk_workload).end, 1024u * 8192);
+}
+
 struct BadCase {
   const char* text;
   const char* want;  // the whole message
@@ -174,7 +203,26 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"disk0\"\n[[fault]]\n"
                 "type = \"sigkill\"\n[invariants]\nlost_datagram = 3\n",
                 "c.toml:9:1: unknown key 'lost_datagram' in [invariants] (did you mean "
-                "'lost_datagrams'?)"}));
+                "'lost_datagrams'?)"},
+        // The side workloads: the disk must hold every region; each needs its primary.
+        BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"disk0\"\nsize = "
+                "\"40MiB\"\n[[fault]]\ntype = \"sigkill\"\n[workload]\ndisk = "
+                "\"verified-writer\"\nfio_verify = true\next4_fsck = true\n",
+                "c.toml:12:13: the writer's blocks, fio's 8 MiB and ext4's 32 MiB region need "
+                "50331648 bytes, more than disk0's size (41943040)"},
+        BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"disk0\"\n[[fault]]\n"
+                "type = \"sigkill\"\n[workload]\nfio_verify = true\n",
+                "c.toml:9:14: 'fio_verify' runs beside the disk's verified writer: it needs disk = "
+                "\"verified-writer\""},
+        BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"disk0\"\n[[fault]]\n"
+                "type = \"sigkill\"\n[workload]\ndisk = \"verified-writer\"\next4_fsck = \"yes\"\n",
+                "c.toml:10:13: 'ext4_fsck' must be a boolean (true or false), not a string"},
+        BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"nic0\"\nkind = "
+                "\"nic\"\n[[fault]]\ntype = \"sigkill\"\n[workload]\niperf3 = true\n",
+                "c.toml:10:10: 'iperf3' runs beside the udp-echo: it needs nic = \"udp-echo\""},
+        BadCase{"[campaign]\nname = \"x\"\nfaults = 3\n[[device]]\nname = \"disk0\"\n[[fault]]\n"
+                "type = \"sigkill\"\n[invariants]\nbroken_streams = -1\n",
+                "c.toml:9:18: 'broken_streams' = -1 is out of range 0..4294967295"}));
 
 TEST(CampaignParser, TomlSyntaxErrorIsLocated) {
   auto c = parse_campaign("[campaign]\nname = \"x\nfaults = 3\n", "c.toml");

@@ -146,6 +146,11 @@ nlohmann::json report_to_json(const CampaignReport& r) {
   nlohmann::json nics = nlohmann::json::array();
   for (const EchoSummary& e : r.nic_workloads) nics.push_back(echo_json(e));
   j["nic_workloads"] = nics;
+  j["fio_verify"] = r.fio_verify ? to_json(*r.fio_verify) : nlohmann::json(nullptr);
+  j["ext4_fsck"] = r.ext4_fsck ? to_json(*r.ext4_fsck) : nlohmann::json(nullptr);
+  nlohmann::json iperf3 = nlohmann::json::array();
+  for (const Iperf3Summary& s : r.iperf3) iperf3.push_back(to_json(s));
+  j["iperf3"] = iperf3;
 
   const Totals& t = r.totals;
   j["totals"] = {{"planned", t.planned},
@@ -237,6 +242,9 @@ std::string report_table(const CampaignReport& r) {
                             ? fmt::format(": first wrong byte at offset {}", p.first_wrong_offset)
                             : std::string());
   }
+  if (r.fio_verify) out += describe(*r.fio_verify);
+  if (r.ext4_fsck) out += describe(*r.ext4_fsck);
+  for (const Iperf3Summary& s : r.iperf3) out += describe(s);
   for (const InvariantResult& i : r.invariants)
     out += fmt::format("invariant {:<22} {:<10} actual {:<10} {}\n", i.name, i.expected, i.actual,
                        i.pass ? "PASS" : "FAIL");

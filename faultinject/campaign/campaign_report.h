@@ -6,12 +6,16 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "faultinject/campaign/campaign.h"
 #include "faultinject/campaign/echo_summary.h"
+#include "faultinject/campaign/ext4_fsck_workload.h"
 #include "faultinject/campaign/fault_outcome.h"
+#include "faultinject/campaign/fio_verify_workload.h"
+#include "faultinject/campaign/iperf3_workload.h"
 #include "faultinject/campaign/verified_disk.h"
 
 namespace uldd::campaign {
@@ -42,6 +46,10 @@ struct CampaignReport {
   std::vector<FaultRecord> faults;
   WorkloadSummary workload;                // the disk's verified writer
   std::vector<EchoSummary> nic_workloads;  // one per NIC with a udp-echo workload
+  // The side workloads beside them ([workload] fio_verify, ext4_fsck, iperf3).
+  std::optional<FioVerifySummary> fio_verify;
+  std::optional<Ext4FsckSummary> ext4_fsck;
+  std::vector<Iperf3Summary> iperf3;  // one per NIC
   Totals totals;
   std::vector<InvariantResult> invariants;
 

@@ -4,6 +4,9 @@
 #include <algorithm>
 
 #include "faultinject/campaign/campaign_report.h"
+#include "faultinject/campaign/ext4_fsck_workload.h"
+#include "faultinject/campaign/fio_verify_workload.h"
+#include "faultinject/campaign/iperf3_workload.h"
 #include "faultinject/campaign/network_namespace.h"
 #include "faultinject/campaign/udp_echo_workload.h"
 #include "faultinject/campaign/verified_disk.h"
@@ -29,6 +32,16 @@ Result<std::unique_ptr<WorkloadSet>> WorkloadSet::start(const Campaign& c, Campa
     if (!vd) return vd.error();
     set->workloads_.push_back(std::make_unique<WorkloadThread>(std::move(*vd), disk->name,
                                                                env.fuse_file(disk->name).string()));
+    // Beside the writer (after it: for_device finds the writer).
+    DiskRegions regions = disk_regions(c.disk_workload);
+    if (c.disk_workload.fio_verify)
+      set->workloads_.push_back(
+          std::make_unique<FioVerifyWorkload>(disk->name, env.fuse_file(disk->name),
+                                              regions.fio_offset, kFioRegionBytes, env.dir(), t0));
+    if (c.disk_workload.ext4_fsck)
+      set->workloads_.push_back(std::make_unique<Ext4FsckWorkload>(
+          disk->name, env.fuse_file(disk->name), regions.ext4_offset, kExt4RegionBytes, env.dir(),
+          seed, t0));
   }
   if (!c.nic_workload.name.empty()) {
     for (const CampaignDevice& d : c.devices) {
@@ -45,8 +58,14 @@ Result<std::unique_ptr<WorkloadSet>> WorkloadSet::start(const Campaign& c, Campa
           e->host_address + " (netns " + e->host_netns + ", " + e->tap + ")",
           e->wire_address + ":" + std::to_string(kEchoPort) + " (netns " + e->wire_netns + ", " +
               e->wire_tap + ")");
+      // A reissued frame whose first echo was lost is a duplicate the peer
+      // saw, not a reordering (echo_tracker.h).
+      w->set_peer_received_twice(
+          [peer = set->peers_.back().get()](uint64_t seq) { return peer->received_twice(seq); });
       ULDD_TRY(w->wait_until_echoing(kFirstEchoTimeout));
       set->workloads_.push_back(std::move(w));
+      if (c.nic_workload.iperf3)  // beside the echo (after it: for_device finds the echo)
+        set->workloads_.push_back(std::make_unique<Iperf3Workload>(*e, env.dir(), t0));
     }
   }
   for (auto& w : set->workloads_) ULDD_TRY(w->start());

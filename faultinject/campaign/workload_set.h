@@ -1,10 +1,13 @@
-// WorkloadSet: the verified workloads of one campaign run, one per device
-// that has one — the disk's verified writer on the first disk
+// WorkloadSet: the verified workloads of one campaign run: a primary one per
+// device that has one — the disk's verified writer on the first disk
 // ([workload] disk), the udp-echo on every NIC ([workload] nic, with its echo
-// peer on the NIC's wire side) — started together after the devices serve,
-// finished together at the end, and stopped on every path by destruction
-// (workloads first, then the echo peers). The runner asks for the workload
-// of a fault's device and adds each one's part to the report.
+// peer on the NIC's wire side) — and beside them the side workloads asked
+// for (fio_verify and ext4_fsck on the writer's disk, iperf3 on every NIC;
+// each checks itself and reports its own section) — started together after
+// the devices serve, finished together at the end, and stopped on every
+// path by destruction (workloads first, then the echo peers). The runner
+// asks for the primary workload of a fault's device and adds each one's
+// part to the report.
 #pragma once
 
 #include <chrono>
@@ -36,7 +39,8 @@ class WorkloadSet {
   WorkloadSet(const WorkloadSet&) = delete;
   WorkloadSet& operator=(const WorkloadSet&) = delete;
 
-  // The workload on `device`, or null.
+  // The primary workload on `device` (the one the runner watches for
+  // progress and asks for read-backs), or null.
   Workload* for_device(const std::string& device) const;
   bool empty() const { return workloads_.empty(); }
   // The final check of every workload; false if one did not finish within

@@ -20,6 +20,9 @@ campaign_setup() {
   /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || fail "missing python3-jsonschema (scripts/bootstrap.sh)"
   [ -x "$CAMPAIGN" ] || fail "no $CAMPAIGN (build the uldd-campaign target)"
   T=$(mktemp -d /tmp/uldd-campaign-test.XXXXXX)
+  # Runs that were there before this test (someone's long campaign on the
+  # same machine) are not this test's leftovers: nothing_left skips them.
+  PRE_RUNS=" $(echo /tmp/uldd-campaign.?????? | tr '\n' ' ') "
   mkdir -p "$T/policies"
   cp "$HERE/../../campaigns/policies/campaign.toml" "$T/policies/campaign.toml"
   trap campaign_cleanup EXIT
@@ -72,11 +75,17 @@ PY
 # Nothing of a run is left: no process started from a campaign directory, no
 # mount below one, no campaign temp dir.
 nothing_left() {
-  if grep -q " /tmp/uldd-campaign\.[A-Za-z0-9]*/" /proc/mounts; then fail "mount left behind"; fi
-  if pgrep -f "uldd-campaign\.[A-Za-z0-9]{6}/" >/dev/null; then
-    pgrep -af "uldd-campaign\.[A-Za-z0-9]{6}/" >&2
-    fail "process left behind"
-  fi
+  local m run
+  for m in $(grep -o " /tmp/uldd-campaign\.[A-Za-z0-9]\{6\}/" /proc/mounts | tr -d ' ' || true); do
+    run=${m%/}
+    [[ "$PRE_RUNS" == *" $run "* ]] || fail "mount left behind ($m)"
+  done
+  for run in $(pgrep -af "uldd-campaign\.[A-Za-z0-9]{6}/" | grep -o "/tmp/uldd-campaign\.[A-Za-z0-9]\{6\}" | sort -u || true); do
+    if [[ "$PRE_RUNS" != *" $run "* ]]; then
+      pgrep -af "$run/" >&2
+      fail "process left behind ($run)"
+    fi
+  done
   # Drivers and device models of this build dir orphaned (a killed
   # supervisor's): the runner must have ended them.
   local p
@@ -88,7 +97,7 @@ nothing_left() {
   done
   local d
   for d in /tmp/uldd-campaign.??????; do
-    [ -e "$d" ] && fail "temp dir $d left behind"  # the tests run serially
+    [ -e "$d" ] && [[ "$PRE_RUNS" != *" $d "* ]] && fail "temp dir $d left behind"
   done
   return 0
 }
@@ -127,4 +136,17 @@ write_campaign() {
 no_effect_decided_early() {
   report_check "$1" 'all(f["decided_by"] == "progress" and f["decided_after_ms"] < r["campaign"]["settle_ms"] for f in r["faults"] if f["classification"] == "no-effect")'
   report_check "$1" 'all(f["decided_by"] != "none" and f["driver_pid"] for f in r["faults"] if f["reply"])'
+}
+
+# own_campaign_dir FILE: the temp dir (/tmp/uldd-campaign.XXXXXX) of the run
+# of this test's uldd-campaign on campaign FILE, once its supervisor runs;
+# empty until then. Other campaigns may run on the machine: a test that
+# reaches into its run must find its own.
+own_campaign_dir() {
+  local c s
+  c=$(pgrep -f -- "^$CAMPAIGN run $1( |\$)" | head -1 || true)
+  [ -n "$c" ] || return 0
+  s=$(pgrep -P "$c" -f "uldd-supervisor --config " | head -1 || true)
+  [ -n "$s" ] || return 0
+  tr '\0' '\n' <"/proc/$s/cmdline" 2>/dev/null | sed -n 's|^\(/tmp/uldd-campaign\.[A-Za-z0-9]\{6\}\)/uldd\.toml$|\1|p' | head -1
 }

@@ -39,12 +39,15 @@ nic_nothing_left() {
       fail "orphaned e1000 driver left behind (pid $p)"
     fi
   done
-  if ip netns list | grep -q '^uldd-campaign-'; then
-    ip netns list >&2
-    fail "network namespace left behind"
-  fi
-  if ip -o link show | grep -Eq '^[0-9]+: uc[A-Za-z0-9]{6}[tw][0-9]+'; then
-    fail "TAP left behind"
-  fi
+  # Namespaces and TAPs carry their run's id (the temp dir's suffix); those
+  # of runs that were there before the test are not its leftovers.
+  local ns id
+  for ns in $(ip netns list | grep -o '^uldd-campaign-[A-Za-z0-9]\{6\}' || true); do
+    id=${ns#uldd-campaign-}
+    [[ "$PRE_RUNS" == *" /tmp/uldd-campaign.$id "* ]] || fail "network namespace $ns left behind"
+  done
+  for id in $(ip -o link show | grep -Eo '^[0-9]+: uc[A-Za-z0-9]{6}[tw][0-9]+' | sed -E 's/^[0-9]+: uc(.{6}).*/\1/' || true); do
+    [[ "$PRE_RUNS" == *" /tmp/uldd-campaign.$id "* ]] || fail "TAP of run $id left behind"
+  done
   return 0
 }

@@ -6,7 +6,7 @@
 # a crash may be lost: docs/recovery.md), the echo really ran and was
 # checked after every recovery, the report validates, and nothing (process,
 # namespace, TAP, temp dir) is left behind.
-# Usage: nic_faults_hold.sh process|swifi|fault-points|device|corrupt-checkpoint|stuck
+# Usage: nic_faults_hold.sh process|swifi|fault-points|device|corrupt-checkpoint|corrupt-ring|stuck
 source "$(dirname "$0")/lib_campaign.sh"
 source "$(dirname "$0")/lib_nic_campaign.sh"
 nic_campaign_setup
@@ -18,6 +18,9 @@ case "$class" in
   device) faults=6 types=(spurious-interrupt 'delayed-command|{ ms = 200 }' 'failed-command|{ frame = "tx" }'
             'failed-command|{ frame = "rx" }') ;;
   corrupt-checkpoint) faults=6 types=('corrupt-checkpoint|{ seed = "$seed" }' sigkill) ;;
+  # A bit of one of the four rings (seeded: which ring, tail or descriptor).
+  corrupt-ring) faults=8 types=('corrupt-ring|{ seed = "$seed" }'
+                  'corrupt-ring|{ seed = "$seed", field = "descriptor" }') ;;
   # A TX frame the driver or the device keeps: the shim's TX watch (policy
   # request_timeout, 1 s in the campaign policy) kills the driver as hung
   # and the restart is cold (the reset ends the device hang).
