@@ -229,6 +229,8 @@ class DiskShim final : public BlockClient {
   // A part whose retries ran out may restart the driver (disk_shim_retry.cc)
   // once per success seen: a device that fails everything costs one restart.
   bool error_restart_armed_ = true;
+  std::chrono::steady_clock::time_point last_error_restart_{};
+  static constexpr std::chrono::seconds kErrorRestartSpacing{10};
   std::atomic<int64_t> request_timeout_ms_{0};
   std::atomic<uint32_t> retry_max_{0};
   std::atomic<int64_t> retry_delay_ms_{0};

@@ -48,18 +48,28 @@ bool DiskShim::retry_after_error(InFlightEntry& e, const BlockDescriptor& c, con
     // once and give the part its retries again on the successor; only if
     // that fails too does the error go up. At most one such restart until a
     // part succeeds again, so a failing device costs one restart, not one
-    // per request.
-    if (permanent || e.restarted_for_errors || !error_restart_armed_ || fault_reported_ ||
-        !options_.on_driver_fault) {
+    // per request — and at most one per kErrorRestartSpacing, so a device
+    // whose bad region fails some requests while others succeed cannot
+    // exhaust the restart policy (10 a minute by default).
+    // While a restart is already coming (this one's or a driver fault's),
+    // every part whose retries run out waits for it the same way.
+    const auto now = std::chrono::steady_clock::now();
+    const bool restart_pending = fault_reported_ && options_.on_driver_fault;
+    const bool may_ask = error_restart_armed_ && !fault_reported_ && options_.on_driver_fault &&
+                         (last_error_restart_ == std::chrono::steady_clock::time_point{} ||
+                          now - last_error_restart_ >= kErrorRestartSpacing);
+    if (permanent || e.restarted_for_errors || !(restart_pending || may_ask)) {
       *why =
           "the driver completed a part with an error, again after every retry of policy [errors]";
       return false;
     }
     e.restarted_for_errors = true;
     e.error_retries = 0;
-    error_restart_armed_ = false;
     table_.renew(old_tag);
     e.handed_at = {};  // restart() collects it and resends it to the successor
+    if (restart_pending) return true;
+    error_restart_armed_ = false;
+    last_error_restart_ = now;
     stats_.error_restarts.fetch_add(1, std::memory_order_relaxed);
     report_driver_fault(fmt::format(
         "{} lba={} len={} failed with status {} on every one of {} retries: the driver may be "

@@ -334,7 +334,8 @@ uint32_t NetShim::prepare_restart(TxResendMode mode) {
   }
   stats_.restarts.fetch_add(1, std::memory_order_relaxed);
   stats_.first_completion_after_restart_ns.store(0, std::memory_order_relaxed);
-  rx_filled_since_.reset();  // the RX watch starts over with the successor
+  rx_filled_since_.reset();  // the RX watch starts over with the successor:
+  rx_rebaseline_ = true;     // a cold one resets RDH to 0, which is no fill
   awaiting_first_completion_ = true;
   fault_reported_ = false;
   publish_gauges();

@@ -199,6 +199,7 @@ class NetShim {
   std::optional<std::chrono::steady_clock::time_point> rx_filled_since_;
   uint64_t rx_returned_at_fill_ = 0;
   uint64_t rx_returned_ = 0;      // RX buffers the driver returned, any status
+  bool rx_rebaseline_ = false;    // after restart(): the next head change only re-reads
   std::vector<uint64_t> rx_seq_;  // per buffer: when it was posted for RX
   uint64_t next_rx_seq_ = 0;
   std::deque<uint16_t> tx_resend_;  // frames for the successor, before the TAP's

@@ -188,5 +188,19 @@ TEST_F(NetShimTxWatchTest, RxBuffersReturnedInTimeAreNeverReported) {
   EXPECT_TRUE(reports().empty()) << ::testing::PrintToString(reports());
 }
 
+TEST_F(NetShimTxWatchTest, AColdSuccessorResettingTheRxHeadIsNoFill) {
+  rx_watch_ = true;
+  start(150ms);
+  rx_head_ = 5;  // the device filled; the driver returns nothing: reported
+  ASSERT_TRUE(wait_reports(1, 3s));
+  shim_->hold();
+  ASSERT_TRUE(shim_->restart(TxResendMode::kReissue).ok());
+  rx_head_ = 0;  // the successor's reset; then no traffic at all
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(reports().size(), 1u) << ::testing::PrintToString(reports());
+  rx_head_ = 1;  // a real fill the successor keeps: reported again
+  ASSERT_TRUE(wait_reports(2, 3s));
+}
+
 }  // namespace
 }  // namespace uldd::shim

@@ -44,7 +44,9 @@ std::string NetShim::check_rx_stall(std::chrono::steady_clock::time_point now,
   if (rx_filled_since_ && rx_returned_ != rx_returned_at_fill_) rx_filled_since_.reset();
   if (head != rx_head_seen_) {
     rx_head_seen_ = head;
-    if (!rx_filled_since_) {
+    if (rx_rebaseline_) {
+      rx_rebaseline_ = false;  // a successor's reset (RDH = 0), not the device filling
+    } else if (!rx_filled_since_) {
       rx_filled_since_ = now;
       rx_returned_at_fill_ = rx_returned_;
     }

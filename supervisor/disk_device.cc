@@ -84,11 +84,14 @@ Result<std::unique_ptr<DiskDevice>> DiskDevice::start(const DiskDeviceConfig& cf
   so.buffer_area_iova = dev->res_.buffer_area_offset();
   so.buffer_count = cfg.buffers;
   // A driver that breaks the protocol is a faulty driver: the engine kills
-  // and restarts it like a crashed one.
+  // and restarts it like a crashed one. Colocated: no driver process to
+  // restart, so no callback (the shim then only logs, and never parks a
+  // request for a restart that cannot come: disk_shim_retry.cc).
   DiskDevice* raw = dev.get();
-  so.on_driver_fault = [raw](const std::string& reason) {
-    if (raw->engine_) raw->engine_->report_fault(reason);
-  };
+  if (dev->engine_)
+    so.on_driver_fault = [raw](const std::string& reason) {
+      if (raw->engine_) raw->engine_->report_fault(reason);
+    };
   // A request the driver keeps without completing (policy request_timeout):
   // killed as hung and restarted cold. Colocated: no driver process to restart.
   if (dev->engine_) so.request_timeout = dev->engine_->policy().request_timeout;

@@ -91,14 +91,19 @@ Status DriverLoop::post_completions(bool* did_work) {
   // its queues filling up is what stops us taking new requests (bounded backlog).
   while (!corrupt && backlog_.empty()) {
     size_t n = driver_.reap(batch_);
-    ULDD_TRY(driver_.command_status());  // a deferred command failed its check
-    if (n == 0) break;
+    if (n == 0) {
+      ULDD_TRY(driver_.command_status());  // a deferred command failed its check
+      break;
+    }
     *did_work = true;
     // Fault point crash-here: in completion handling, with completions reaped.
     if (driver_.fault_points().fire(abi::FaultPoint::kCrashHere)) std::abort();
     backlog_.assign(batch_.begin(), batch_.begin() + static_cast<ptrdiff_t>(n));
     apply_completion_faults(driver_.fault_points(), backlog_);
     flush_backlog(&corrupt);
+    // A deferred command that failed its check: the completions reaped with
+    // it are posted first, then the driver stops.
+    ULDD_TRY(driver_.command_status());
     if (n < batch_.size()) break;
   }
   if (corrupt) return plain_error("completion ring: consumer head is ahead of our tail");

@@ -48,8 +48,9 @@ Result<CommandResult> run_bounded(const std::vector<std::string>& argv,
                                   const std::filesystem::path& log,
                                   std::chrono::milliseconds timeout,
                                   const std::atomic<bool>* cancel) {
+  if (argv.empty()) return plain_error("run_bounded: no command");
   std::vector<std::string> args = argv;
-  args.at(0) = program_path(argv[0]);
+  args[0] = program_path(argv[0]);
   if (args[0].empty()) return plain_error("cannot run " + argv[0] + ": not installed");
   std::error_code ec;
   std::filesystem::remove(log, ec);
@@ -70,7 +71,11 @@ Result<CommandResult> run_bounded(const std::vector<std::string>& argv,
   }
   // A child stuck in D state (FUSE) cannot be reaped: the SpawnedProcess
   // destructor tries once more; the status then stays "killed".
+  const pid_t group = p->pid();  // the child leads its own process group
   std::optional<int> status = p->stop(kGrace);
+  // What it forked (fio's job processes) must not outlive it, also when it
+  // needed SIGKILL and could not end them itself.
+  if (group > 0) ::kill(-group, SIGKILL);
   r.wait_status = status.value_or(SIGKILL);
   std::ifstream in(log, std::ios::binary);
   std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -254,8 +254,9 @@ int run_campaign(const RunOptions& o) {
     // A device that serves while its workload stalled: the fault stays
     // escalated; the runner restarts the device as an operator would and
     // goes on (a campaign runs unattended), unless that does not help.
-    if (observer.io_stuck() && report.faults.back().observed.device_serving_at_end)
-      observer.operator_restart(report.faults.back(), probe_for(f.device));
+    if (observer.io_stuck() && report.faults.back().observed.device_serving_at_end &&
+        observer.operator_restart(report.faults.back(), probe_for(f.device)))
+      report.faults.back().classification = classify(report.faults.back().observed);  // read back
     if (observer.io_stuck()) {
       report.aborted = "I/O stalled after fault #" +
                        std::to_string(report.faults.back().fault.index) +

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/crc32c.h"
 #include "faultinject/campaign/echo_tracker.h"
 
 namespace uldd::campaign {
@@ -50,6 +51,9 @@ void EchoPeer::note_received(const uint8_t* d, size_t n) {
   std::memcpy(&seq, d + 8, sizeof seq);
   std::memcpy(&stream, d + 24, sizeof stream);
   if (magic != kEchoMagic || seq == 0 || seq > kMaxSeqTracked) return;
+  uint32_t crc;  // a damaged datagram must not mark another sequence number as seen
+  std::memcpy(&crc, d + 4, sizeof crc);
+  if (crc32c(d + 8, n - 8) != crc) return;
   std::lock_guard lock(seen_mutex_);
   if (stream != stream_) {  // a new sender (the workload after its probe): start over
     stream_ = stream;

@@ -180,6 +180,7 @@ void Ext4FsckWorkload::write_and_check(uint64_t round) {
   std::filesystem::path p = mount_point_ / name;
   UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd.valid()) return fail("io", errno_text("create " + name));
+  files_.erase(name);  // truncated: the older round's contents are gone on purpose
   for (size_t done = 0; done < data.size();) {
     ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;

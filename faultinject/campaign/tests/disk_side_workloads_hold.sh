@@ -10,10 +10,6 @@ source "$(dirname "$0")/lib_campaign.sh"
 campaign_setup
 for t in fio losetup mkfs.ext4 e2fsck; do command -v "$t" >/dev/null || fail "missing tool $t"; done
 
-loops_left() {
-  if losetup -a | grep -q "/tmp/uldd-campaign\."; then losetup -a >&2; fail "loop device left behind"; fi
-}
-
 cat >"$T/c.toml" <<'TOML'
 [campaign]
 name = "disk-side"
@@ -65,5 +61,5 @@ report_check "$R" 'r["iperf3"] == []'
 report_check "$R" 'sum(1 for i in r["invariants"] if i["name"].startswith("disk0.")) == 4 and all(i["pass"] for i in r["invariants"])'
 grep -q "e2fsck -fn clean" "$T/out" || fail "no ext4 line in the table"
 nothing_left
-loops_left
+no_loop_left
 log "PASS"

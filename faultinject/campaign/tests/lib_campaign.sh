@@ -102,6 +102,19 @@ nothing_left() {
   return 0
 }
 
+# No loop device (ext4_fsck) over a campaign run of this test's is left;
+# those over runs that were there before the test are not its leftovers.
+no_loop_left() {
+  local run
+  for run in $(losetup -a | grep -o "/tmp/uldd-campaign\.[A-Za-z0-9]\{6\}" | sort -u || true); do
+    if [[ "$PRE_RUNS" != *" $run "* ]]; then
+      losetup -a >&2
+      fail "loop device over $run left behind"
+    fi
+  done
+  return 0
+}
+
 # write_disk_campaign FILE NAME FAULTS "TYPES" [DRIVER]: a short disk campaign
 # of equal-weight process faults.
 write_disk_campaign() {
