@@ -8,6 +8,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -27,6 +29,25 @@ inline std::string check_backend_fds(const std::string& backend) {
     return "fd " + std::to_string(abi::kFdDmaTable) +
            " (DMA address table) is not open: --uio=kernel needs it (abi/driver_fds.h)";
   return "";
+}
+
+// The shim's data buffers — [buffer_area_offset, size) of the DMA region —
+// are only ever read and written by the device; the driver only hands out
+// their addresses. The driver process's mapping of them is made read-only,
+// so that a stray write of a faulty driver faults instead of changing data
+// the shim will send again after the restart (a campaign's flipped
+// register made build_prps write a PRP list for 2^59 bytes over other
+// requests' buffers: a corrupted block on disk). Not for colocated drivers
+// (the supervisor's own mapping). An error when the kernel refuses (a
+// hugetlb mapping whose buffer area does not start on a huge page).
+inline Status protect_buffer_area(const uio::DmaRegion& dma, uint64_t buffer_area_offset) {
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t start = (buffer_area_offset + page - 1) / page * page;
+  if (start >= dma.size()) return {};
+  if (::mprotect(dma.base() + start, dma.size() - start, PROT_READ) != 0)
+    return Error{errno, "mprotect of the DMA buffer area (offset " + std::to_string(start) + ", " +
+                            std::to_string(dma.size() - start) + " bytes) read-only"};
+  return {};
 }
 
 inline Result<std::unique_ptr<uio::UioDevice>> open_uio_backend(const std::string& backend) {

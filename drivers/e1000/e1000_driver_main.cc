@@ -227,6 +227,9 @@ int run(const std::string& backend, const std::string& device, bool standby) {
   if (!dev) return refuse("refusing to start: " + dev.error().describe(), kExitEnvironment);
   bad = drivers::check_e1000_config(a.config, dev.value()->dma().size());
   if (!bad.empty()) return refuse("refusing to start: " + bad, kExitEnvironment);
+  if (Status p = drivers::protect_buffer_area(dev.value()->dma(), a.config.dma_buffer_area_offset);
+      !p)
+    spdlog::warn("packet buffers stay writable: {}", p.error().describe());
 
   auto driver = drivers::E1000Driver::create(*dev.value(), a.config, cb,
                                              a.checkpoint.as<abi::CheckpointRegion>());

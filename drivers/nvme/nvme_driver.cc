@@ -8,6 +8,10 @@
 #include <atomic>
 #include <cstring>
 
+#ifdef ULDD_NVME_CORRUPT_EVERY_NTH_READ
+#include <sys/mman.h>
+#endif
+
 #include "common/crc32c.h"
 #include "devices/nvme/nvme_spec.h"
 #include "drivers/nvme/nvme_command_check.h"
@@ -151,8 +155,8 @@ void NvmeDriver::submit_now(const abi::BlockDescriptor& d) {
   // left a quarter of the entry zero). Nothing of this batch is rung then;
   // the loop stops.
   nvme::SubmissionEntry& queued = q.push(e);
-  std::string bad = check_io_command(queued, d, cid, kNamespaceId, dev_.dma(),
-                                     layout_.prp_list_offset(qi, cid));
+  std::string bad =
+      check_io_command(queued, d, cid, kNamespaceId, dev_.dma(), layout_.prp_list_offset(qi, cid));
   if (!bad.empty()) {
     if (command_error_.ok())
       command_error_ = plain_error(fmt::format(
@@ -213,8 +217,13 @@ size_t NvmeDriver::reap(std::span<abi::BlockDescriptor> out) {
         d.status != static_cast<uint16_t>(abi::BlockStatus::kOk) || d.len == 0 ||
         d.iova + d.len > dev_.dma().size())
       continue;
-    if (++reads_seen % ULDD_NVME_CORRUPT_EVERY_NTH_READ == 0)
-      dev_.dma().base()[d.iova + d.len / 2 + 100] ^= std::byte{0xff};
+    if (++reads_seen % ULDD_NVME_CORRUPT_EVERY_NTH_READ == 0) {
+      // The driver process maps the buffers read-only (uio_backend.h).
+      std::byte* at = dev_.dma().base() + d.iova + d.len / 2 + 100;
+      auto* page = reinterpret_cast<std::byte*>(reinterpret_cast<uintptr_t>(at) & ~uintptr_t{4095});
+      ::mprotect(page, 4096, PROT_READ | PROT_WRITE);
+      *at ^= std::byte{0xff};
+    }
   }
 #endif
 

@@ -226,6 +226,9 @@ int run(const std::string& backend, const std::string& device, bool standby) {
   if (!dev) return refuse(dev.error().describe(), kExitEnvironment);
   bad = drivers::check_driver_config(a.config, dev.value()->dma().size());
   if (!bad.empty()) return refuse(bad, kExitEnvironment);
+  if (Status p = drivers::protect_buffer_area(dev.value()->dma(), a.config.dma_buffer_area_offset);
+      !p)
+    spdlog::warn("data buffers stay writable: {}", p.error().describe());
 
   auto driver = drivers::NvmeDriver::create(*dev.value(), a.config, cb,
                                             a.checkpoint.as<abi::CheckpointRegion>());
