@@ -159,7 +159,7 @@ for dev in disk nic; do
   s=0
   "$bin_dir/uldd-campaign" run "$work/$dev.toml" --seed "$seed" --bin-dir "$bin_dir" --report "$out" || s=$?
   cp "$work/$dev.toml" "$out/campaign.toml"
-  summarize "$out/report.json" "$dev"
+  summarize "$out/report.json" "$dev" || echo "$dev: no report to summarize ($out)"
   echo "report: $out (campaign exit status $s)"
   [ "$s" = 0 ] || status=$s
 done
