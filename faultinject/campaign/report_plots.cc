@@ -122,7 +122,7 @@ Status write_report_plots(const CampaignReport& r, const fs::path& dir) {
        << "', \\\n     ";
   gp << "'plot-marks.dat' using 1:(" << peak * 1.1
      << "):2 with points pt 11 ps 0.7 lc rgb variable notitle\n"
-        "set origin 0,0\nset size 1,0.3\nset tmargin 0\nset bmargin 3\nunset title\n"
+        "set origin 0,0\nset size 1,0.3\nset tmargin 0\nset bmargin 3\nunset title\nset key off\n"
         "set format x '%g'\nset xlabel 'time since the workload started (s)'\n"
         "set ylabel ''\nset yrange [-0.1:4]\nunset grid\n"
         "set ytics ('no effect' 0.4, 'warm' 1.4, 'cold' 2.4, 'failed' 3.4)\n"
