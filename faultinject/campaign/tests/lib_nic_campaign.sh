@@ -23,7 +23,8 @@ write_nic_campaign() {
       [ "${t#*|}" = "$t" ] || printf 'params = %s\n' "${t#*|}"
     done
     printf '\n[workload]\nnic = "udp-echo"\necho_size = 512\necho_rate = 2000\necho_window = 32\n'
-    printf '\n[invariants]\nlost_datagrams = %s\ncorrupted_datagrams = 0\nreordered_datagrams = 0\n' "$lost"
+    printf '\n[invariants]\nlost_datagrams = %s\ncorrupted_datagrams = 0\nreordered_datagrams = %s\n' \
+      "$lost" "${REORDERED_BUDGET:-0}"
     printf 'supervisor_survives = true\nmin_recovered_percent = 99.9\n'
   } >"$file"
 }
