@@ -20,6 +20,7 @@
 #include "faultinject/campaign/fault_observer.h"
 #include "faultinject/campaign/fault_schedule.h"
 #include "faultinject/campaign/report_plots.h"
+#include "faultinject/campaign/workload_failure.h"  // ms_since
 #include "faultinject/campaign/workload_set.h"
 #include "ulddctl/supervisor_client.h"
 
@@ -45,10 +46,6 @@ bool interrupted() {
   timespec zero{};
   if (sigtimedwait(&set, nullptr, &zero) > 0) seen = true;
   return seen;
-}
-
-uint64_t ms_since(Clock::time_point t0) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count());
 }
 
 std::string iso_now() {

@@ -140,9 +140,7 @@ void Ext4FsckWorkload::fail(const std::string& kind, const std::string& message)
   std::lock_guard lock(mu_);
   (kind == "mismatch" ? summary_.mismatches : summary_.io_errors)++;
   WorkloadFailure f;
-  f.at_ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_)
-          .count());
+  f.at_ms = ms_since(t0_);
   f.kind = kind;
   f.message = message;
   if (summary_.failures.size() < kMaxFailuresKept) summary_.failures.push_back(std::move(f));
@@ -203,14 +201,7 @@ void Ext4FsckWorkload::write_and_check(uint64_t round) {
 std::optional<std::vector<DataProblem>> Ext4FsckWorkload::verify(int32_t after_fault,
                                                                  std::chrono::milliseconds) {
   std::lock_guard lock(mu_);
-  std::vector<DataProblem> fresh;
-  for (; mismatches_reported_ < summary_.mismatches; ++mismatches_reported_) {
-    DataProblem p;
-    p.kind = DataProblem::Kind::kCorrupted;
-    p.after_fault = after_fault;
-    fresh.push_back(p);
-  }
-  return fresh;
+  return corruptions_since(&mismatches_reported_, summary_.mismatches, after_fault);
 }
 
 std::optional<std::vector<DataProblem>> Ext4FsckWorkload::finish(
@@ -233,10 +224,7 @@ std::optional<std::vector<DataProblem>> Ext4FsckWorkload::finish(
     summary_.fsck_ran = true;
     summary_.fsck_clean = s.ok();
     if (!s.ok()) {
-      uint64_t at_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                 std::chrono::steady_clock::now() - t0_)
-                                                 .count());
-      WorkloadFailure f{at_ms, "fsck", s.error().describe() + "\n" + out.substr(0, 4000)};
+      WorkloadFailure f{ms_since(t0_), "fsck", s.error().describe() + "\n" + out.substr(0, 4000)};
       summary_.failures.push_back(std::move(f));
     }
   }

@@ -130,9 +130,7 @@ void FioVerifyWorkload::record(const CommandResult& r) {
   }
   ++summary_.runs_failed;
   WorkloadFailure f;
-  f.at_ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_)
-          .count());
+  f.at_ms = ms_since(t0_);
   if (names_verify_error(r.output)) {
     ++summary_.verify_errors;
     f.kind = "verify";
@@ -162,14 +160,7 @@ std::optional<std::chrono::milliseconds> FioVerifyWorkload::one_run() {
 std::optional<std::vector<DataProblem>> FioVerifyWorkload::verify(int32_t after_fault,
                                                                   std::chrono::milliseconds) {
   std::lock_guard lock(mu_);
-  std::vector<DataProblem> fresh;
-  for (; verify_errors_reported_ < summary_.verify_errors; ++verify_errors_reported_) {
-    DataProblem p;
-    p.kind = DataProblem::Kind::kCorrupted;
-    p.after_fault = after_fault;
-    fresh.push_back(p);
-  }
-  return fresh;
+  return corruptions_since(&verify_errors_reported_, summary_.verify_errors, after_fault);
 }
 
 std::optional<std::vector<DataProblem>> FioVerifyWorkload::finish(

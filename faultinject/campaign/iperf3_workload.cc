@@ -102,9 +102,7 @@ std::optional<std::chrono::milliseconds> Iperf3Workload::one_run() {
   }
   ++summary_.broken;
   WorkloadFailure f;
-  f.at_ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_)
-          .count());
+  f.at_ms = ms_since(t0_);
   f.kind = r && r->timed_out ? "timeout" : "broken";
   f.message = why;
   if (summary_.failures.size() < kMaxFailuresKept) summary_.failures.push_back(std::move(f));

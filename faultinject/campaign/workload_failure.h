@@ -4,10 +4,13 @@
 // and count all.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "faultinject/campaign/data_problem.h"
 
 namespace uldd::campaign {
 
@@ -18,6 +21,28 @@ struct WorkloadFailure {
 };
 
 inline constexpr size_t kMaxFailuresKept = 20;
+
+// WorkloadFailure::at_ms for now: ms since the workloads' time 0.
+inline uint64_t ms_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
+
+// What verify() returns for a side workload that counts its corruptions
+// (fio verify errors, ext4 mismatches): one kCorrupted problem for each one
+// counted since the last call; `*reported` keeps the count already returned.
+inline std::vector<DataProblem> corruptions_since(uint64_t* reported, uint64_t counted,
+                                                  int32_t after_fault) {
+  std::vector<DataProblem> fresh;
+  for (; *reported < counted; ++*reported) {
+    DataProblem p;
+    p.kind = DataProblem::Kind::kCorrupted;
+    p.after_fault = after_fault;
+    fresh.push_back(p);
+  }
+  return fresh;
+}
 
 // For the end-of-run table: the message's further lines indented under it.
 inline std::string indented(const std::string& message) {
